@@ -1,0 +1,46 @@
+# Two commands: `make run` (the whole system) and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+# Local defaults for the demo and the tests; real deployments set their own environment.
+export DEBUG ?= true
+export OCPI_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+.PHONY: help run test lint format check ci install clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed  ## create .venv and install the project
+
+run: $(BIN)/.installed  ## migrate, make sure an admin login exists, start web + worker + scheduler
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ocpi_ensure_operator
+	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   OCPI versions: $(OCPI_BASE_URL)/ocpi/versions"
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile start
+
+test: $(BIN)/.installed  ## run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: $(BIN)/.installed  ## Django system checks and missing migrations
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) var

@@ -1,0 +1,249 @@
+"""Location, EVSE and Connector with every OCPI 2.2.1 field (locations.md §6-8).
+
+Model field names equal the OCPI property names. Scalar fields are columns; sub-objects
+(GeoLocation, Hours, BusinessDetails, ...) are JSON columns validated against the spec's
+classes in `validators.py`. The integer `row_id` primary keys are internal: OCPI's `id`
+fields are CiStrings that are unique only within their parent (Connector) or per CPO.
+
+Writes go through `services.py`, which sets `last_updated` and records changes for push.
+"""
+
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+
+from . import enums, validators
+
+
+class Location(models.Model):
+    row_id = models.BigAutoField(primary_key=True)
+    country_code = models.CharField(
+        max_length=2,
+        validators=[validators.validate_country_code],
+        help_text="ISO 3166-1 alpha-2 country code of the CPO that owns this Location.",
+    )
+    party_id = models.CharField(
+        max_length=3,
+        validators=[validators.validate_party_id],
+        help_text="Party id of the CPO that owns this Location.",
+    )
+    id = models.CharField(
+        max_length=36,
+        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        verbose_name="location id",
+        help_text="Unique per CPO, case-insensitive, never changes.",
+    )
+    publish = models.BooleanField(
+        default=True, help_text="May be shown to the public in apps and websites."
+    )
+    publish_allowed_to = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validators.validate_publish_allowed_to],
+        help_text="Only with publish off: tokens whose owners may see this Location.",
+    )
+    name = models.CharField(max_length=255, blank=True, validators=[validators.validate_printable])
+    address = models.CharField(
+        max_length=255,
+        validators=[validators.validate_printable],
+        help_text="Street and house number.",
+    )
+    city = models.CharField(max_length=45, validators=[validators.validate_printable])
+    postal_code = models.CharField(
+        max_length=10, blank=True, validators=[validators.validate_printable]
+    )
+    state = models.CharField(max_length=45, blank=True, validators=[validators.validate_printable])
+    country = models.CharField(
+        max_length=3,
+        validators=[MinLengthValidator(3), validators.validate_country],
+        help_text="ISO 3166-1 alpha-3 country of the site, e.g. NLD.",
+    )
+    coordinates = models.JSONField(validators=[validators.validate_coordinates])
+    related_locations = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_related_locations]
+    )
+    parking_type = models.CharField(max_length=20, blank=True, choices=enums.ParkingType.choices)
+    directions = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_directions]
+    )
+    operator = models.JSONField(null=True, blank=True, validators=[validators.validate_operator])
+    suboperator = models.JSONField(
+        null=True, blank=True, validators=[validators.validate_suboperator]
+    )
+    owner = models.JSONField(null=True, blank=True, validators=[validators.validate_owner])
+    facilities = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_facilities]
+    )
+    time_zone = models.CharField(
+        max_length=255,
+        validators=[validators.validate_time_zone],
+        help_text="IANA time zone, e.g. Europe/Amsterdam.",
+    )
+    opening_times = models.JSONField(
+        null=True,
+        blank=True,
+        validators=[validators.validate_opening_times],
+        help_text="Empty means no opening times are published (usually read as always open).",
+    )
+    charging_when_closed = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Charging goes on outside opening hours. Empty means the OCPI default (yes).",
+    )
+    images = models.JSONField(default=list, blank=True, validators=[validators.validate_images])
+    energy_mix = models.JSONField(
+        null=True, blank=True, validators=[validators.validate_energy_mix]
+    )
+    last_updated = models.DateTimeField(editable=False)
+
+    class Meta:
+        # Oldest first, so that pages stay stable while a partner crawls (transport.md §6).
+        ordering = ["row_id"]
+        constraints = [
+            models.UniqueConstraint(
+                Upper("country_code"),
+                Upper("party_id"),
+                Upper("id"),
+                name="location_unique_id_per_party",
+                violation_error_message="A Location with this id exists already for this party.",
+            ),
+            models.CheckConstraint(
+                condition=Q(publish=False) | Q(publish_allowed_to=[]),
+                name="location_publish_allowed_to_only_unpublished",
+                violation_error_message="publish_allowed_to is only allowed when publish is off.",
+            ),
+        ]
+        indexes = [
+            # GET list with date_from/date_to, in page order.
+            models.Index(fields=["last_updated", "row_id"], name="location_last_updated_idx"),
+            # GET object: /locations/{location_id} matched case-insensitively.
+            models.Index(Upper("id"), name="location_upper_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} – {self.name or self.address}"
+
+
+class EVSE(models.Model):
+    row_id = models.BigAutoField(primary_key=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="evses")
+    uid = models.CharField(
+        max_length=36,
+        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        verbose_name="EVSE uid",
+        help_text="Technical id, unique on the whole platform, never changes.",
+    )
+    evse_id = models.CharField(
+        max_length=48,
+        blank=True,
+        validators=[validators.validate_evse_id],
+        verbose_name="EVSE ID",
+        help_text="eMI3 EVSE ID shown to drivers, e.g. NL*ABC*E12345*1.",
+    )
+    status = models.CharField(
+        max_length=12, choices=enums.Status.choices, default=enums.Status.UNKNOWN
+    )
+    status_schedule = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_status_schedule]
+    )
+    capabilities = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_capabilities]
+    )
+    floor_level = models.CharField(
+        max_length=4, blank=True, validators=[validators.validate_printable]
+    )
+    coordinates = models.JSONField(
+        null=True, blank=True, validators=[validators.validate_coordinates]
+    )
+    physical_reference = models.CharField(
+        max_length=16, blank=True, validators=[validators.validate_printable]
+    )
+    directions = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_directions]
+    )
+    parking_restrictions = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_parking_restrictions]
+    )
+    images = models.JSONField(default=list, blank=True, validators=[validators.validate_images])
+    last_updated = models.DateTimeField(editable=False)
+
+    class Meta:
+        verbose_name = "EVSE"
+        verbose_name_plural = "EVSEs"
+        ordering = ["row_id"]
+        constraints = [
+            models.UniqueConstraint(
+                Upper("uid"),
+                name="evse_unique_uid",
+                violation_error_message="An EVSE with this uid exists already.",
+            ),
+            # An EVSE ID may be reused once its old EVSE is REMOVED (locations.md §2).
+            models.UniqueConstraint(
+                Upper("evse_id"),
+                condition=~Q(status=enums.Status.REMOVED) & ~Q(evse_id=""),
+                name="evse_unique_active_evse_id",
+                violation_error_message="Another EVSE that is not removed has this EVSE ID.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.evse_id or self.uid
+
+
+class Connector(models.Model):
+    row_id = models.BigAutoField(primary_key=True)
+    evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors")
+    id = models.CharField(
+        max_length=36,
+        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        verbose_name="connector id",
+        help_text="Unique within its EVSE, e.g. 1.",
+    )
+    standard = models.CharField(max_length=24, choices=enums.ConnectorType.choices)
+    format = models.CharField(max_length=6, choices=enums.ConnectorFormat.choices)
+    power_type = models.CharField(max_length=16, choices=enums.PowerType.choices)
+    max_voltage = models.PositiveIntegerField(help_text="Volts (line to neutral for 3 phases).")
+    max_amperage = models.PositiveIntegerField(help_text="Amperes.")
+    max_electric_power = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Watts; set it when lower than voltage × amperage."
+    )
+    tariff_ids = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_tariff_ids]
+    )
+    terms_and_conditions = models.URLField(max_length=255, blank=True)
+    last_updated = models.DateTimeField(editable=False)
+
+    class Meta:
+        ordering = ["row_id"]
+        constraints = [
+            models.UniqueConstraint(
+                "evse",
+                Upper("id"),
+                name="connector_unique_id_per_evse",
+                violation_error_message="This EVSE has a connector with this id already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evse} / {self.id}"
+
+
+# OCPI property names of each object, in the spec's order (locations.md §6-8). `evses` and
+# `connectors` are children, not columns.
+LOCATION_FIELDS = (
+    "country_code", "party_id", "id", "publish", "publish_allowed_to", "name", "address",
+    "city", "postal_code", "state", "country", "coordinates", "related_locations",
+    "parking_type", "evses", "directions", "operator", "suboperator", "owner", "facilities",
+    "time_zone", "opening_times", "charging_when_closed", "images", "energy_mix",
+    "last_updated",
+)  # fmt: skip
+EVSE_FIELDS = (
+    "uid", "evse_id", "status", "status_schedule", "capabilities", "connectors",
+    "floor_level", "coordinates", "physical_reference", "directions", "parking_restrictions",
+    "images", "last_updated",
+)  # fmt: skip
+CONNECTOR_FIELDS = (
+    "id", "standard", "format", "power_type", "max_voltage", "max_amperage",
+    "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
+)  # fmt: skip

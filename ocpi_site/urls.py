@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from versions import views as version_views
+from versions.handlers import ocpi_aware_404, ocpi_aware_500
+
+admin.site.site_header = "OCPI CPO administration"
+admin.site.site_title = "OCPI CPO"
+admin.site.index_title = "Sites, partners and deliveries"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/version", version_views.server_version, name="server-version"),
+    path("healthz", version_views.healthz, name="healthz"),
+    path("", include("versions.urls")),
+]
+
+handler404 = ocpi_aware_404
+handler500 = ocpi_aware_500

@@ -1,0 +1,58 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
+
+from partners.models import Partner, Role
+from partners.services import partner_create
+from partners.tokens import authorization_header
+from versions.urls_util import public_reverse
+
+
+def _printable_token(value: str) -> str:
+    if not value or len(value) > 64 or not all("\x21" <= ch <= "\x7e" for ch in value):
+        raise CommandError("--token must be 1-64 printable ASCII characters without spaces")
+    return value
+
+
+class Command(BaseCommand):
+    help = "Manage OCPI partners. `create` makes a partner that may call the API right away."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a registered partner and print its token")
+        create.add_argument("--name", required=True)
+        create.add_argument("--country-code", required=True)
+        create.add_argument("--party-id", required=True)
+        create.add_argument("--role", default=Role.EMSP, choices=Role.values)
+        create.add_argument("--token", type=_printable_token, help="default: a random token")
+
+    def handle(self, *args, **options):
+        if options["action"] == "create":
+            self._create(options)
+
+    def _create(self, options):
+        country_code, party_id = options["country_code"], options["party_id"]
+        if len(country_code) != 2 or not country_code.isalpha():
+            raise CommandError("--country-code must be 2 letters (ISO 3166-1 alpha-2)")
+        if not 1 <= len(party_id) <= 3 or not party_id.isalnum():
+            raise CommandError("--party-id must be 1-3 letters or digits")
+        if Partner.objects.filter(name=options["name"]).exists():
+            raise CommandError(f"a partner named {options['name']!r} exists already")
+        try:
+            partner, token = partner_create(
+                name=options["name"],
+                country_code=country_code,
+                party_id=party_id,
+                role=options["role"],
+                token=options["token"],
+            )
+        except IntegrityError as exc:
+            raise CommandError(f"could not create the partner: {exc}") from exc
+        self.stdout.write(
+            f"Created partner {partner.name} ({country_code.upper()}*{party_id.upper()})."
+        )
+        self.stdout.write("Its token (shown once, only a hash is stored):")
+        self.stdout.write(token)
+        self.stdout.write("Try it:")
+        self.stdout.write(
+            f"  curl -H '{authorization_header(token)}' {public_reverse('ocpi-versions')}"
+        )

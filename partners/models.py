@@ -1,0 +1,122 @@
+from django.db import models
+from django.db.models.functions import Upper
+
+
+class Role(models.TextChoices):
+    """OCPI Role (transport.md §11)."""
+
+    CPO = "CPO"
+    EMSP = "EMSP"
+    HUB = "HUB"
+    NAP = "NAP"
+    NSP = "NSP"
+    OTHER = "OTHER"
+    SCSP = "SCSP"
+
+
+class InterfaceRole(models.TextChoices):
+    SENDER = "SENDER"
+    RECEIVER = "RECEIVER"
+
+
+class Partner(models.Model):
+    """A platform (eMSP, hub, ...) that talks OCPI with us."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending (token A issued, not registered yet)"
+        REGISTERED = "registered", "Registered"
+        SUSPENDED = "suspended", "Suspended"
+        UNREGISTERED = "unregistered", "Unregistered"
+
+    name = models.CharField(max_length=100, unique=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    versions_url = models.URLField(max_length=255, blank=True, help_text="Their versions URL.")
+    version = models.CharField(max_length=10, blank=True, help_text="Negotiated OCPI version.")
+    # The token *they* issued for us (their token B or C). We must send it in plain form,
+    # so it cannot be hashed; it is never written to logs.
+    outgoing_token = models.CharField(max_length=64, blank=True)
+    outgoing_token_base64 = models.BooleanField(
+        default=True,
+        verbose_name="Base64-encode our token",
+        help_text="OCPI 2.2.1 sends `Token base64(token)`; turn off for partners that expect "
+        "the raw token (2.1.1 habit).",
+    )
+    incoming_raw_token_allowed = models.BooleanField(
+        default=False,
+        verbose_name="Accept their raw token",
+        help_text="Also accept `Authorization: Token <raw token>` from this partner "
+        "(2.1.1 habit) besides the Base64 form OCPI 2.2.1 requires.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    unregistered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerRole(models.Model):
+    """One CredentialsRole of a partner: who they are in OCPI terms."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=5, choices=Role.choices, default=Role.EMSP)
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    business_details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            # (role, country_code, party_id) identifies a party; CiStrings compare case-blind.
+            models.UniqueConstraint(
+                "role", Upper("country_code"), Upper("party_id"), name="unique_partner_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country_code}*{self.party_id} ({self.role})"
+
+
+class PartnerEndpoint(models.Model):
+    """An endpoint discovered in the partner's version details."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="endpoints")
+    identifier = models.CharField(max_length=32)
+    role = models.CharField(max_length=8, choices=InterfaceRole.choices)
+    url = models.URLField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "identifier", "role"], name="unique_partner_endpoint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.role}: {self.url}"
+
+
+class IssuedToken(models.Model):
+    """A credentials token we issued for a partner to call us. Only its hash is stored."""
+
+    class Kind(models.TextChoices):
+        A = "A", "Token A (registration only)"
+        C = "C", "Token C (full access)"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="issued_tokens")
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(
+        max_length=8, editable=False, help_text="The first characters, to tell tokens apart."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"token {self.kind} {self.hint}… of {self.partner}"

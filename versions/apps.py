@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VersionsConfig(AppConfig):
+    name = "versions"
+    verbose_name = "OCPI versions and transport"

@@ -1,0 +1,83 @@
+from importlib.metadata import PackageNotFoundError, version
+
+from django.db import connection
+from django.http import JsonResponse
+from rest_framework.views import APIView
+
+from .auth import IsRegisteredOrRegisteringPartner
+from .envelope import OcpiResponse
+from .registry import OCPI_VERSION, SUPPORTED_VERSIONS, registered_endpoints
+from .urls_util import public_reverse
+
+PRODUCT_NAME = "OCPI CPO Server"
+
+
+class VersionListView(APIView):
+    """GET {versions_url}: the OCPI versions we speak (seed 000)."""
+
+    permission_classes = [IsRegisteredOrRegisteringPartner]
+
+    def get(self, request):
+        return OcpiResponse(
+            [
+                {"version": v, "url": public_reverse("ocpi-version-details")}
+                for v in SUPPORTED_VERSIONS
+            ]
+        )
+
+
+class VersionDetailsView(APIView):
+    """GET {version_url}: the endpoints of the modules installed right now."""
+
+    permission_classes = [IsRegisteredOrRegisteringPartner]
+
+    def get(self, request):
+        endpoints = [
+            {"identifier": e.identifier, "role": e.role, "url": public_reverse(e.url_name)}
+            for e in registered_endpoints()
+        ]
+        return OcpiResponse({"version": OCPI_VERSION, "endpoints": endpoints})
+
+
+def package_version() -> str:
+    try:
+        return version("ocpi-cpo")
+    except PackageNotFoundError:  # running from a checkout that was not pip-installed
+        return "0.0.0+unknown"
+
+
+def server_version(request):
+    """GET /api/version: who we are, without secrets (the idea of seed 002)."""
+    server = package_version()
+    return JsonResponse(
+        {"server": server, "text": f"{PRODUCT_NAME} {server}", "ocpi": list(SUPPORTED_VERSIONS)}
+    )
+
+
+def _database_ok() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        return f"{type(exc).__name__}"
+    return None
+
+
+def _broker_ok() -> str | None:
+    from ocpi_site.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}"
+    return None
+
+
+def healthz(request):
+    """200 when the database and the broker answer, 503 naming what failed otherwise."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    failed = {name: error for name, error in checks.items() if error}
+    body = {"status": "ok" if not failed else "unavailable"}
+    body.update({name: ("ok" if not err else f"failed: {err}") for name, err in checks.items()})
+    return JsonResponse(body, status=503 if failed else 200)
