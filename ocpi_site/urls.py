@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/version", version_views.server_version, name="server-version"),
     path("healthz", version_views.healthz, name="healthz"),
     path("", include("versions.urls")),
+    path("", include("partners.urls")),
+    path("", include("locations.urls")),
 ]
 
 handler404 = ocpi_aware_404
