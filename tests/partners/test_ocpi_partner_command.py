@@ -1,0 +1,64 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from partners.models import IssuedToken, Partner
+from tests.conftest import token_header
+
+
+def test_create_prints_a_working_token_once_and_stores_only_its_hash(db):
+    out = StringIO()
+
+    call_command(
+        "ocpi_partner", "create", "--name", "Roaming", "--country-code", "de", "--party-id", "rom",
+        stdout=out,
+    )  # fmt: skip
+
+    lines = out.getvalue().splitlines()
+    token = lines[lines.index("Its token (shown once, only a hash is stored):") + 1]
+    partner = Partner.objects.get(name="Roaming")
+    assert partner.state == Partner.State.REGISTERED
+    assert [(r.country_code, r.party_id, r.role) for r in partner.roles.all()] == [
+        ("DE", "ROM", "EMSP")
+    ]
+    issued = IssuedToken.objects.get(partner=partner)
+    assert token not in (issued.token_hash, issued.hint)
+    assert Client(HTTP_AUTHORIZATION=token_header(token)).get("/ocpi/versions").status_code == 200
+
+
+def test_create_uses_the_given_token(db):
+    call_command(
+        "ocpi_partner", "create", "--name", "Given", "--country-code", "NL", "--party-id", "GIV",
+        "--token", "my-own-token-123", stdout=StringIO(),
+    )  # fmt: skip
+
+    client = Client(HTTP_AUTHORIZATION=token_header("my-own-token-123"))
+    assert client.get("/ocpi/versions").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--country-code", "DEU", "--party-id", "ABC"], "--country-code"),
+        (["--country-code", "DE", "--party-id", "ABCD"], "--party-id"),
+        (["--country-code", "DE", "--party-id", "ABC", "--token", "has space"], "--token"),
+    ],
+)
+def test_create_refuses_bad_input_and_saves_nothing(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("ocpi_partner", "create", "--name", "Bad", *args, stdout=StringIO())
+    assert not Partner.objects.exists()
+
+
+def test_create_refuses_a_duplicate_name(db):
+    call_command(
+        "ocpi_partner", "create", "--name", "Twice", "--country-code", "DE", "--party-id", "TWI",
+        stdout=StringIO(),
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="exists already"):
+        call_command(
+            "ocpi_partner", "create", "--name", "Twice", "--country-code", "DE",
+            "--party-id", "TWO", stdout=StringIO(),
+        )  # fmt: skip
