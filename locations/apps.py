@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class LocationsConfig(AppConfig):
     name = "locations"
     verbose_name = "Locations"
+
+    def ready(self) -> None:
+        from versions.registry import register_endpoint
+
+        # The Sender interface (GET list / GET object) at ocpi/cpo/2.2.1/locations.
+        register_endpoint(identifier="locations", role="SENDER", url_name="locations")
