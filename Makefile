@@ -21,7 +21,13 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed  ## create .venv and install the project
 
-run: $(BIN)/.installed  ## migrate, make sure an admin login exists, start web + worker + scheduler
+# Local settings for `make run` and manage.py in this checkout: DEBUG on, a generated key.
+.env:
+	@echo "DEBUG=true" > $@
+	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> $@
+	@echo "Wrote $@ (local settings for this checkout; see README \"Settings\")"
+
+run: $(BIN)/.installed .env  ## migrate, make sure an admin login exists, start web + worker + scheduler
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ocpi_ensure_operator
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   OCPI versions: $(OCPI_BASE_URL)/ocpi/versions"

@@ -43,6 +43,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def read_env_file(path: Path) -> None:
+    """Load KEY=VALUE lines from a local env file; real environment variables win.
+
+    `make run` writes one (`.env`, git-ignored) with DEBUG on and a generated SECRET_KEY, so
+    that `manage.py` commands work in a checkout without exporting anything.
+    """
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key.strip(), value.strip())
+
+
+read_env_file(Path(os.environ.get("OCPI_ENV_FILE", BASE_DIR / ".env")))
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")

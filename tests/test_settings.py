@@ -12,6 +12,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "ocpi_site.settings"
+    clean["OCPI_ENV_FILE"] = "/nonexistent/.env"  # only the variables given here count
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
