@@ -1,5 +1,6 @@
 from importlib.metadata import PackageNotFoundError, version
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from rest_framework.views import APIView
@@ -67,7 +68,7 @@ def _broker_ok() -> str | None:
     from ocpi_site.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     except Exception as exc:  # noqa: BLE001
         return f"{type(exc).__name__}"
