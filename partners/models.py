@@ -51,6 +51,18 @@ class Partner(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     registered_at = models.DateTimeField(null=True, blank=True)
     unregistered_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    credentials_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last credentials exchange (registration or update) in either direction.",
+    )
+    registered_by = models.CharField(
+        max_length=4,
+        blank=True,
+        choices=[("us", "We registered with them"), ("them", "They registered with us")],
+        help_text="Who started the last credentials registration.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -27,5 +27,24 @@ def issued_token_for_header(header: str) -> IssuedToken | None:
 
 
 def partner_endpoint_url(partner: Partner, *, identifier: str, role: str) -> str | None:
+    """The URL of their `identifier` module for interface `role` (e.g. locations RECEIVER)."""
     endpoint = partner.endpoints.filter(identifier=identifier, role=role).first()
     return endpoint.url if endpoint else None
+
+
+def routing_headers(partner: Partner) -> dict[str, str]:
+    """OCPI-from (us) / OCPI-to (the partner's first role) for functional-module requests.
+
+    Configuration modules (versions, credentials) must not carry them (transport.md §9).
+    """
+    from django.conf import settings
+
+    headers = {
+        "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
+        "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+    }
+    role = partner.roles.order_by("pk").first()
+    if role is not None:
+        headers["OCPI-to-country-code"] = role.country_code.upper()
+        headers["OCPI-to-party-id"] = role.party_id.upper()
+    return headers

@@ -37,6 +37,11 @@ def test_version_details_lists_the_implemented_endpoints(ocpi_client):
             "version": "2.2.1",
             "endpoints": [
                 {
+                    "identifier": "credentials",
+                    "role": "SENDER",
+                    "url": "http://testserver.example/ocpi/2.2.1/credentials",
+                },
+                {
                     "identifier": "locations",
                     "role": "SENDER",
                     "url": "http://testserver.example/ocpi/cpo/2.2.1/locations",

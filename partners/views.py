@@ -1,0 +1,72 @@
+"""Our credentials endpoint: /ocpi/2.2.1/credentials (versions-and-credentials.md §2, §3)."""
+
+from rest_framework.views import APIView
+
+from versions.auth import IsRegisteredOrRegisteringPartner
+from versions.envelope import OcpiResponse
+from versions.errors import (
+    InvalidBody,
+    MethodNotAllowed,
+    NoMatchingEndpoints,
+    OcpiError,
+    UnableToUseClientApi,
+    UnsupportedVersion,
+)
+
+from . import services
+from .credentials import our_credentials, parse_credentials
+from .tokens import hash_token, tokens_in_header
+
+_ERRORS = {
+    services.PartnerApiUnusable: UnableToUseClientApi,
+    services.NoCommonVersion: UnsupportedVersion,
+    services.MissingEndpoints: NoMatchingEndpoints,
+    services.PartnerConflict: InvalidBody,
+}
+
+
+def _as_ocpi_error(exc: Exception) -> OcpiError:
+    if isinstance(exc, services.NotAllowedInThisState):
+        return MethodNotAllowed(str(exc))
+    return _ERRORS[type(exc)](exc.message)
+
+
+class CredentialsView(APIView):
+    """Token A (pending partner) or token C (registered partner); 405 rules per method."""
+
+    permission_classes = [IsRegisteredOrRegisteringPartner]
+
+    def get(self, request):
+        return OcpiResponse(our_credentials(self._token_in_header(request)))
+
+    def post(self, request):
+        return self._exchange(request, services.credentials_register)
+
+    def put(self, request):
+        return self._exchange(request, services.credentials_update)
+
+    def delete(self, request):
+        try:
+            services.partner_unregister(partner=request.auth.partner)
+        except services.NotAllowedInThisState as exc:
+            raise _as_ocpi_error(exc) from None
+        return OcpiResponse()
+
+    def _exchange(self, request, service):
+        credentials, errors = parse_credentials(request.data)
+        if credentials is None:
+            raise InvalidBody("Invalid credentials object", data=errors)
+        try:
+            ours = service(token=request.auth, credentials=credentials)
+        except (services.HandshakeError, services.NotAllowedInThisState) as exc:
+            raise _as_ocpi_error(exc) from None
+        return OcpiResponse(ours)
+
+    @staticmethod
+    def _token_in_header(request) -> str:
+        # Only hashes are stored, so the token we echo is the one the caller just used.
+        decoded, raw = tokens_in_header(request.META.get("HTTP_AUTHORIZATION", ""))
+        for candidate in (decoded, raw):
+            if candidate is not None and hash_token(candidate) == request.auth.token_hash:
+                return candidate
+        raise AssertionError("authenticated request without a matching token")  # unreachable
