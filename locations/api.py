@@ -20,6 +20,10 @@ from .serializers import connector_data, evse_data, location_data, locations_dat
 
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 _PARTY_ID = re.compile(r"^[A-Za-z0-9]{3}$")
+# What a Location id, EVSE uid or Connector id can be: CiString(36) without spaces. A URL
+# segment that is anything else names no object, and is answered without a query (a NUL
+# byte, for one, is not even a valid PostgreSQL text literal).
+_POSSIBLE_ID = re.compile(r"^[\x21-\x7e]{1,36}$")
 
 
 class LocationFilterSet(LastUpdatedFilterSet):
@@ -77,6 +81,15 @@ class LocationObjectView(FunctionalModuleView):
     """
 
     def get(self, request, location_id, evse_uid=None, connector_id=None):
+        if not _POSSIBLE_ID.match(location_id):
+            raise UnknownLocation(f"Unknown Location {location_id[:40]!r}")
+        if evse_uid is not None and not _POSSIBLE_ID.match(evse_uid):
+            raise UnknownLocation(f"Unknown EVSE {evse_uid[:40]!r} at Location {location_id!r}")
+        if connector_id is not None and not _POSSIBLE_ID.match(connector_id):
+            raise UnknownLocation(
+                f"Unknown Connector {connector_id[:40]!r} of EVSE {evse_uid!r}"
+                f" at Location {location_id!r}"
+            )
         if evse_uid is None:
             location = selectors.location_get(location_id)
             if location is None:

@@ -492,6 +492,29 @@ def test_unknown_objects_are_404_with_2003_naming_what_is_missing(
     assert body_without_timestamp(response) == {"status_code": 2003, "status_message": message}
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/A%00B", "Unknown Location 'A\\x00B'"),
+        ("/" + "L" * 37, "Unknown Location '" + "L" * 37 + "'"),
+        ("/LOC-FULL/%C3%A9", "Unknown EVSE 'é' at Location 'LOC-FULL'"),
+        (
+            "/LOC-FULL/EVSE-FULL/1%091",
+            "Unknown Connector '1\\t1' of EVSE 'EVSE-FULL' at Location 'LOC-FULL'",
+        ),
+    ],
+)
+def test_segments_that_cannot_be_ids_are_unknown_without_a_query(
+    ocpi_client, full_site, django_assert_num_queries, path, message
+):
+    # Token + partner, roles: nothing is looked up for an impossible id.
+    with django_assert_num_queries(2):
+        response = ocpi_client.get(URL + path)
+
+    assert response.status_code == 404
+    assert body_without_timestamp(response) == {"status_code": 2003, "status_message": message}
+
+
 def test_a_url_deeper_than_a_connector_is_an_unknown_url(ocpi_client, full_site):
     response = ocpi_client.get(f"{URL}/LOC-FULL/EVSE-FULL/1/extra")
 
