@@ -91,12 +91,14 @@ class FakeEmsp:
         self._failures: dict[tuple[str | None, str], Failure] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._port: int | None = None  # kept after stop(), to test an unreachable partner
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> "FakeEmsp":
         handler = type("Handler", (_Handler,), {"partner": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -114,8 +116,8 @@ class FakeEmsp:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the partner first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        assert self._port is not None, "start() the partner first"
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def versions_url(self) -> str:

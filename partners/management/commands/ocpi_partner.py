@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
 from partners.models import Partner, Role
-from partners.services import partner_create
+from partners.services import partner_create, partner_create_pending
 from partners.tokens import authorization_header
 from versions.urls_util import public_reverse
 
@@ -24,10 +24,27 @@ class Command(BaseCommand):
         create.add_argument("--party-id", required=True)
         create.add_argument("--role", default=Role.EMSP, choices=Role.values)
         create.add_argument("--token", type=_printable_token, help="default: a random token")
+        token_a = sub.add_parser(
+            "token-a",
+            help="create a pending partner with a one-time token A for it to register with us",
+        )
+        token_a.add_argument("--name", required=True)
 
     def handle(self, *args, **options):
         if options["action"] == "create":
             self._create(options)
+        elif options["action"] == "token-a":
+            self._token_a(options)
+
+    def _token_a(self, options):
+        if Partner.objects.filter(name=options["name"]).exists():
+            raise CommandError(f"a partner named {options['name']!r} exists already")
+        partner, token = partner_create_pending(name=options["name"])
+        self.stdout.write(f"Created pending partner {partner.name}.")
+        self.stdout.write("Send them, through a secure channel, our versions URL and token A")
+        self.stdout.write("(shown once, only a hash is stored; it works until they register):")
+        self.stdout.write(f"Versions URL: {public_reverse('ocpi-versions')}")
+        self.stdout.write(f"Token A: {token}")
 
     def _create(self, options):
         country_code, party_id = options["country_code"], options["party_id"]

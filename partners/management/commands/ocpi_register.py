@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from partners.services import RegistrationFailed, partner_register
+
+
+class Command(BaseCommand):
+    help = (
+        "Register with a partner (we are the Sender): fetch their versions with their token A, "
+        "post our credentials, store their token C, roles and endpoints."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--versions-url", required=True, help="their versions URL")
+        parser.add_argument("--token", required=True, help="the token A they gave us")
+        parser.add_argument("--name", help="our name for the partner (default: their host)")
+        parser.add_argument(
+            "--raw-token",
+            action="store_true",
+            help="send the token unencoded (partners that expect the 2.1.1 habit)",
+        )
+
+    def handle(self, *args, **options):
+        try:
+            report = partner_register(
+                versions_url=options["versions_url"],
+                token_a=options["token"],
+                name=options["name"],
+                base64_token=not options["raw_token"],
+            )
+        except RegistrationFailed as exc:
+            for step in exc.steps:
+                self.stdout.write(f"  done: {step}")
+            raise CommandError(f"Registration failed: {exc.message}") from None
+        for step in report.steps:
+            self.stdout.write(f"  done: {step}")
+        self.stdout.write(f"Registered {report.partner.name} (OCPI {report.version}).")
+        if report.locations_receiver_url:
+            self.stdout.write(f"Locations Receiver: {report.locations_receiver_url}")
+        else:
+            self.stdout.write("No Locations Receiver: partner will only pull.")
