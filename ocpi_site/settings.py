@@ -219,8 +219,39 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = "UTC"
+# Publishing a task must never hold up (or break) the save that triggered it: no publish
+# retries in the web request. A message that could not be sent is found by the sweeper,
+# because the outbox row was committed anyway.
+CELERY_TASK_PUBLISH_RETRY = False
+
+# --- Push to partners (pushers) ----------------------------------------------------------
+# Transient failures (timeouts, connection errors, HTTP 5xx/429, OCPI 3xxx) are retried with
+# exponential backoff with jitter: a random point in the upper half of BASE * 2**(attempt-1)
+# seconds, capped at MAX, for at most
+# WINDOW seconds after the first failure. Past the window the partner gets a full sync
+# (a PUT of every Location) once it answers again, instead of a replay of old changes.
+PUSH_RETRY_BACKOFF_BASE = float(env_str("PUSH_RETRY_BACKOFF_BASE", "2"))
+PUSH_RETRY_BACKOFF_MAX = float(env_str("PUSH_RETRY_BACKOFF_MAX", "600"))
+PUSH_RETRY_WINDOW = env_int("PUSH_RETRY_WINDOW", 6 * 3600)
+# How often a partner that missed its window is tried again with a full sync (seconds).
+PUSH_FULL_SYNC_RETRY_INTERVAL = env_int("PUSH_FULL_SYNC_RETRY_INTERVAL", 900)
+# A worker's lease on a (partner, Location) lane; must exceed one HTTP call's timeouts.
+# A worker that dies holding a lane blocks it for at most this long.
+PUSH_LANE_LEASE = env_int(
+    "PUSH_LANE_LEASE", int(OCPI_HTTP_CONNECT_TIMEOUT + OCPI_HTTP_READ_TIMEOUT) + 30
+)
+# The sweeper (Celery beat) runs every PUSH_SWEEP_INTERVAL seconds and re-queues change
+# records and due deliveries whose task has not run PUSH_SWEEP_GRACE seconds after it should
+# have (broker down at save time, worker killed).
+PUSH_SWEEP_INTERVAL = env_int("PUSH_SWEEP_INTERVAL", 30)
+PUSH_SWEEP_GRACE = env_int("PUSH_SWEEP_GRACE", 30)
+# Finished deliveries and their attempts are kept this many days for the operator view.
+PUSH_KEEP_DAYS = env_int("PUSH_KEEP_DAYS", 14)
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
+}
 
 LOGGING = {
     "version": 1,

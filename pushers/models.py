@@ -35,9 +35,179 @@ class ChangeRecord(models.Model):
     fields = models.JSONField(default=list, blank=True, help_text="OCPI fields a PATCH carries.")
     last_updated = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the worker that turned the record into deliveries (in the same transaction).
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(fanned_out_at__isnull=True),
+                name="change_not_fanned_out_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.method} {self.level} {', '.join(self.fields)}"
+
+
+class PartnerPushState(models.Model):
+    """Push bookkeeping of one partner (kept here: partners/ belongs to registration)."""
+
+    partner = models.OneToOneField(
+        "partners.Partner", primary_key=True, on_delete=models.CASCADE, related_name="push_state"
+    )
+    push_paused = models.BooleanField(
+        default=False, help_text="Changes keep being recorded (coalesced) but nothing is sent."
+    )
+    needs_full_sync = models.BooleanField(
+        default=False,
+        help_text="Set when the retry window ran out during an outage: instead of replaying "
+        "history, every Location is PUT again once the partner answers.",
+    )
+    full_sync_after = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "partner push state"
+
+    def __str__(self) -> str:
+        return f"push to {self.partner}"
+
+
+class Lane(models.Model):
+    """All deliveries of one Location to one partner, sent one at a time and in order.
+
+    A worker owns a lane while `busy_until` lies in the future (a lease taken with a
+    conditional UPDATE, so it works the same on PostgreSQL and SQLite). A worker that dies
+    loses its lease when it runs out; then another one takes over.
+    """
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("locations.Location", on_delete=models.CASCADE, related_name="+")
+    busy_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "location"], name="unique_push_lane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lane {self.partner_id}/{self.location_id}"
+
+
+class FullSync(models.Model):
+    """A PUT of every Location to one partner (admin action, command, or after an outage)."""
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.CharField(max_length=100, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"full sync #{self.pk} to {self.partner}"
+
+
+class Delivery(models.Model):
+    """One object's pending or sent state for one partner.
+
+    There is at most one *pending* delivery per (partner, object): later changes merge into
+    it (PATCH fields accumulate, a PUT replaces the PATCH), so a partner that is slow or down
+    gets the newest state once instead of the whole history. The body is built when it is
+    sent, from the current database state.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed", "Failed (permanent error, parked)"
+        SUPERSEDED = "superseded", "Superseded (covered by a PUT of a parent)"
+        EXPIRED = "expired", "Expired (retry window ran out; full sync scheduled)"
+        DISCARDED = "discarded", "Discarded by an operator"
+
+    OPEN = (Status.PENDING, Status.SENDING)
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    lane = models.ForeignKey(Lane, on_delete=models.CASCADE, related_name="deliveries")
+    level = models.CharField(max_length=9, choices=ChangeRecord.Level.choices)
+    method = models.CharField(max_length=5, choices=ChangeRecord.Method.choices)
+    fields = models.JSONField(default=list, blank=True)
+    object_key = models.CharField(max_length=40, help_text="L:, E: or C: plus the row id.")
+    location = models.ForeignKey("locations.Location", on_delete=models.CASCADE, related_name="+")
+    evse = models.ForeignKey(
+        "locations.EVSE", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    connector = models.ForeignKey(
+        "locations.Connector", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    full_sync = models.ForeignKey(
+        FullSync, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    changes = models.PositiveIntegerField(default=1, help_text="Changes merged into it.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_ocpi_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "object_key"],
+                condition=models.Q(status="pending"),
+                name="one_pending_delivery_per_partner_object",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lane", "status", "id"], name="delivery_lane_head_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["partner", "status"], name="delivery_partner_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        fields = f" {', '.join(self.fields)}" if self.fields else ""
+        return f"#{self.pk} {self.method} {self.level} {self.object_key}{fields}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP call made for a delivery."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        TRANSIENT = "transient", "Transient failure (retried)"
+        PERMANENT = "permanent", "Permanent failure"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts_made")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    method = models.CharField(max_length=5)
+    url = models.URLField(max_length=500)
+    outcome = models.CharField(max_length=9, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    ocpi_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    request_id = models.CharField(max_length=36, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["partner", "started_at"], name="attempt_partner_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} -> {self.outcome}"

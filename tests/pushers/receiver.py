@@ -1,0 +1,115 @@
+"""A Locations Receiver for push tests: the shared fake eMSP with a real object tree.
+
+`tests.ocpi_partner_server.FakeEmsp` stores each pushed URL separately. This subclass keeps
+one Location tree per Location, as a real eMSP does (locations.md §4): a PUT of an EVSE or
+Connector replaces that child inside its Location, a PATCH sets only the fields it carries,
+and `last_updated` propagates to the parents. Tests compare `location(...)` with our own
+rendering of the Location. It can also be slowed down, be told to fail, or be down
+(stopped, then started again on the same port).
+"""
+
+import threading
+import time
+from typing import Any
+
+from tests.ocpi_partner_server import VERSION, FakeEmsp, RecordedRequest, _json, envelope
+
+PUSH_TOKEN = "emsp-issued-token-for-the-cpo"
+
+
+class Receiver(FakeEmsp):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.accepted_tokens[PUSH_TOKEN] = "C"
+        self.delay = 0.0  # seconds to wait before answering
+        self._port: int | None = None
+        self._sequence: list[tuple[int, int]] = []  # (http, ocpi) answers to give first
+        self._tree_lock = threading.Lock()
+
+    def start(self) -> "Receiver":
+        from http.server import ThreadingHTTPServer
+
+        from tests.ocpi_partner_server import _Handler
+
+        handler = type("Handler", (_Handler,), {"partner": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port or 0), handler)
+        self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def base_url(self) -> str:
+        assert self._port is not None, "start() the receiver first"
+        return f"http://127.0.0.1:{self._port}"
+
+    # --- test controls -------------------------------------------------------------------
+
+    def answer_next(self, *answers: tuple[int, int]) -> None:
+        """Answer the next Locations requests with these (HTTP, OCPI) statuses, in order."""
+        self._sequence.extend(answers)
+
+    def pushes(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method in ("PUT", "PATCH")]
+
+    def location(self, country_code: str, party_id: str, location_id: str) -> Any:
+        return self.locations.get((country_code, party_id, location_id))
+
+    # --- handling --------------------------------------------------------------------------
+
+    def _handle(self, request: RecordedRequest) -> tuple[int, bytes]:
+        if self.delay:
+            time.sleep(self.delay)
+        return super()._handle(request)
+
+    def _locations(self, request: RecordedRequest, path: str) -> tuple[int, bytes]:
+        with self._lock:
+            if self._sequence:
+                http_status, ocpi_status = self._sequence.pop(0)
+                return http_status, _json(envelope(status_code=ocpi_status, message="as told"))
+        parts = path.removeprefix(f"/ocpi/emsp/{VERSION}/locations/").split("/")
+        with self._tree_lock:
+            return self._apply(request.method, parts, request.body)
+
+    def _apply(self, method: str, parts: list[str], body: Any) -> tuple[int, bytes]:
+        key = tuple(parts[:3])
+        if len(parts) == 3 and method == "PUT":
+            created = key not in self.locations
+            self.locations[key] = body
+            return (201 if created else 200), _json(envelope())
+        location = self.locations.get(key)
+        if location is None:
+            return 404, _json(envelope(status_code=2003, message="unknown location"))
+        stamp = body.get("last_updated")
+        if len(parts) == 3:  # PATCH of the Location
+            location.update(body)
+            return 200, _json(envelope())
+        evses = location.setdefault("evses", [])
+        evse = next((e for e in evses if e["uid"] == parts[3]), None)
+        if len(parts) == 4:
+            if method == "PUT":
+                if evse is None:
+                    evses.append(body)
+                else:
+                    evses[evses.index(evse)] = body
+            elif evse is None:
+                return 404, _json(envelope(status_code=2003, message="unknown EVSE"))
+            else:
+                evse.update(body)
+            location["last_updated"] = stamp
+            return (201 if evse is None else 200), _json(envelope())
+        if evse is None:
+            return 404, _json(envelope(status_code=2003, message="unknown EVSE"))
+        connectors = evse.setdefault("connectors", [])
+        connector = next((c for c in connectors if c["id"] == parts[4]), None)
+        if method == "PUT":
+            if connector is None:
+                connectors.append(body)
+            else:
+                connectors[connectors.index(connector)] = body
+        elif connector is None:
+            return 404, _json(envelope(status_code=2003, message="unknown connector"))
+        else:
+            connector.update(body)
+        evse["last_updated"] = location["last_updated"] = stamp
+        return (201 if connector is None else 200), _json(envelope())
