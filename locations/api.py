@@ -1,7 +1,8 @@
 """The Locations Sender interface (locations.md §3): GET list and GET object.
 
-Authentication and permission are the project defaults (versions.auth): only token C of a
-registered partner gets in; anything else is 401 with an envelope.
+Authentication is the project default (versions.auth): only token C of a registered partner
+gets in; anything else is 401 with an envelope. The permission adds the routing-header
+check of functional modules (FunctionalModuleView).
 """
 
 import re
@@ -9,6 +10,8 @@ import re
 from django.conf import settings
 from rest_framework.views import APIView
 
+from partners.selectors import routing_headers
+from versions.auth import IsRegisteredPartnerWithMatchingRouting
 from versions.envelope import OcpiResponse
 from versions.errors import UnknownLocation
 from versions.filters import LastUpdatedFilterSet, filter_queryset_or_400
@@ -34,34 +37,40 @@ class LocationFilterSet(LastUpdatedFilterSet):
         fields: list[str] = []
 
 
-def _addressee(request) -> tuple[str, str] | None:
-    """Who a response goes to (transport.md §9: the requesting party).
-
-    The request's own OCPI-from-* headers when it sends a well-formed pair (a Hub forwards
-    the requesting party there); otherwise the calling partner's first CredentialsRole.
-    """
-    country_code = request.headers.get("OCPI-from-country-code", "")
-    party_id = request.headers.get("OCPI-from-party-id", "")
+def _requesting_party(request) -> tuple[str, str] | None:
+    """The request's own OCPI-from-* pair, when it sends a well-formed one."""
+    country_code = request.headers.get("OCPI-from-country-code", "").strip()
+    party_id = request.headers.get("OCPI-from-party-id", "").strip()
     if _COUNTRY_CODE.match(country_code) and _PARTY_ID.match(party_id):
         return country_code.upper(), party_id.upper()
-    role = request.user.roles.order_by("pk").first() if request.user is not None else None
-    if role is None:
-        return None
-    return role.country_code, role.party_id
+    return None
 
 
 class FunctionalModuleView(APIView):
-    """Adds the message routing headers that functional modules carry (transport.md §9)."""
+    """Permission and message routing headers of a functional module (transport.md §9).
+
+    A request's OCPI-from-* pair, when sent, must name one of the caller's CredentialsRoles
+    (versions.auth.check_routing_headers: 400/2001 for half a pair, 403/2000 for a party
+    that is not theirs). Every response carries OCPI-from-* (us) and, when the caller is
+    known and entitled, OCPI-to-* (the requesting party): the request's own OCPI-from-*
+    pair, else the partner's first CredentialsRole.
+    """
+
+    permission_classes = [IsRegisteredPartnerWithMatchingRouting]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["OCPI-from-country-code"] = settings.OCPI_COUNTRY_CODE
         response["OCPI-from-party-id"] = settings.OCPI_PARTY_ID
-        # After a 401 the caller is unknown (or not entitled): no addressee to name.
-        if response.status_code != 401:
-            addressee = _addressee(request)
-            if addressee is not None:
-                response["OCPI-to-country-code"], response["OCPI-to-party-id"] = addressee
+        if response.status_code in (401, 403) or request.user is None:
+            return response  # unknown caller, or not entitled: no addressee to name
+        addressee = _requesting_party(request)
+        if addressee is None:
+            headers = routing_headers(request.user)
+            if "OCPI-to-country-code" not in headers:
+                return response
+            addressee = headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]
+        response["OCPI-to-country-code"], response["OCPI-to-party-id"] = addressee
         return response
 
 

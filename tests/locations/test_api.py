@@ -605,17 +605,52 @@ def test_routing_headers_follow_our_configured_identity(ocpi_client, full_site, 
     assert (response["OCPI-from-country-code"], response["OCPI-from-party-id"]) == ("BE", "CPX")
 
 
-def test_a_request_routed_by_a_hub_is_answered_to_its_requesting_party(ocpi_client, full_site):
-    response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="fr", HTTP_OCPI_FROM_PARTY_ID="abc")
+@pytest.fixture
+def partner_with_two_roles(partner):
+    partner.roles.create(role="EMSP", country_code="BE", party_id="EM2")
+    return partner
 
-    assert (response["OCPI-to-country-code"], response["OCPI-to-party-id"]) == ("FR", "ABC")
+
+def test_a_request_speaking_for_one_of_the_partners_roles_is_answered_to_that_role(
+    ocpi_client, partner_with_two_roles, full_site
+):
+    response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="be", HTTP_OCPI_FROM_PARTY_ID="em2")
+
+    assert data_of(response) == [FULL_LOCATION]
+    assert routing_headers(response) == {
+        "OCPI-from-country-code": "NL",
+        "OCPI-from-party-id": "EXA",
+        "OCPI-to-country-code": "BE",
+        "OCPI-to-party-id": "EM2",
+    }
 
 
-def test_malformed_request_routing_headers_are_not_echoed(ocpi_client, full_site):
+def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_client, full_site):
     response = ocpi_client.get(
-        URL, HTTP_OCPI_FROM_COUNTRY_CODE="FRA", HTTP_OCPI_FROM_PARTY_ID="A\tB"
+        f"{URL}/LOC-FULL", HTTP_OCPI_FROM_COUNTRY_CODE="FR", HTTP_OCPI_FROM_PARTY_ID="ABC"
     )
 
+    assert response.status_code == 403
+    assert body_without_timestamp(response) == {
+        "status_code": 2000,
+        "status_message": "OCPI-from FR*ABC is not one of your roles (DE*EMS)",
+    }
+    assert routing_headers(response) == {
+        "OCPI-from-country-code": "NL",
+        "OCPI-from-party-id": "EXA",
+        "OCPI-to-country-code": None,
+        "OCPI-to-party-id": None,
+    }
+
+
+def test_half_a_routing_pair_is_400_addressed_to_the_partners_first_role(ocpi_client, full_site):
+    response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="DE")
+
+    assert response.status_code == 400
+    assert body_without_timestamp(response) == {
+        "status_code": 2001,
+        "status_message": "OCPI-from-country-code and OCPI-from-party-id must be sent together",
+    }
     assert (response["OCPI-to-country-code"], response["OCPI-to-party-id"]) == ("DE", "EMS")
 
 
