@@ -10,11 +10,13 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.db.models.functions import Upper
 
 from locations.management.demo_data import DemoSiteFactory
-from locations.models import EVSE, Location
+from locations.models import EVSE, Connector, Location
 from locations.services import locations_bulk_create
+from pushers.models import ChangeRecord
 
 
 def _positive(value: str) -> int:
@@ -29,6 +31,18 @@ def _non_negative(value: str) -> int:
     if number < 0:
         raise ValueError(value)
     return number
+
+
+def _analyze() -> None:
+    """Refresh the planner statistics of the tables that just grew.
+
+    After a bulk load the planner may otherwise believe the tables are (nearly) empty and
+    pick sequential scans for the API's prefetch queries (seen on PostgreSQL with
+    autovacuum off: ~25 ms per query instead of well under 1 ms). Cheap: it samples.
+    """
+    with connection.cursor() as cursor:
+        for model in (Location, EVSE, Connector, ChangeRecord):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 class Command(BaseCommand):
@@ -74,6 +88,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{' '.join(exc.messages)}{done}") from exc
             if options["verbosity"] > 1:
                 self.stdout.write(f"  {created}/{count} Locations")
+        if created:
+            _analyze()
         elapsed = time.perf_counter() - started
         evses = created * options["evses_per_location"]
         connectors = evses * options["connectors_per_evse"]
