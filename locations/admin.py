@@ -126,11 +126,6 @@ class ServiceAdminMixin:
         finally:
             SERVICE_ERRORS.reset(token)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        if not self.has_delete_permission(request):
-            raise PermissionDenied
-        return super().delete_view(request, object_id, extra_context)
-
 
 # --- Inlines -------------------------------------------------------------------------------
 

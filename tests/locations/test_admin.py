@@ -327,6 +327,49 @@ def test_a_connector_added_and_one_changed_on_the_location_page_are_recorded_eac
     ]
 
 
+def _add_evse_row(data: dict, connectors: list[dict]) -> dict:
+    """A second EVSE form on a Location page that shows one EVSE."""
+    data = {**data, "evses-TOTAL_FORMS": "2", **_evse_1(**evse_fields("EVSE-2", "NL*EXA*E2"))}
+    data.update(
+        {
+            "evses-1-connectors-TOTAL_FORMS": str(len(connectors)),
+            "evses-1-connectors-INITIAL_FORMS": "0",
+        }
+    )
+    for m, connector in enumerate(connectors):
+        data.update({f"evses-1-connectors-{m}-{k}": v for k, v in connector.items()})
+    return data
+
+
+def _evse_1(**fields):
+    return {f"evses-1-{k}": v for k, v in fields.items()}
+
+
+def test_an_evse_added_on_the_location_page_is_one_evse_put(admin_client, site):
+    data = _add_evse_row(page_form(admin_client, location_url(site)), [connector_fields("1")])
+    records = ChangeRecord.objects.count()
+
+    response = submit(admin_client, location_url(site), data)
+
+    assert response.status_code == 302, errors_of(response)
+    evse = EVSE.objects.get(uid="EVSE-2")
+    assert evse.location == site and evse.connectors.get().id == "1"
+    new = ChangeRecord.objects.order_by("id")[records:]
+    assert [(r.level, r.method, r.evse_id) for r in new] == [("evse", "PUT", evse.pk)]
+
+
+def test_an_evse_added_on_the_location_page_without_connectors_is_refused(admin_client, site):
+    data = _add_evse_row(page_form(admin_client, location_url(site)), [])
+
+    response = submit(admin_client, location_url(site), data)
+
+    assert response.status_code == 200
+    assert "EVSE EVSE-2 needs at least one connector: fill in a connector row." in page_text(
+        response
+    )
+    assert not EVSE.objects.filter(uid="EVSE-2").exists()
+
+
 def test_saving_an_unchanged_location_page_bumps_nothing_and_records_nothing(
     admin_client, full_site
 ):
@@ -382,7 +425,9 @@ def test_json_fields_are_shown_pretty_printed_and_emptied_to_null_or_an_empty_li
     admin_client, full_site
 ):
     data = page_form(admin_client, location_url(full_site))
-    assert data["operator"][0].startswith('{\n  "name": "Example Charging"')
+    # (PostgreSQL's jsonb keeps its own key order, so only the layout is compared.)
+    assert data["operator"][0].startswith('{\n  "')
+    assert '\n  "name": "Example Charging",\n' in data["operator"][0]
 
     response = submit(admin_client, location_url(full_site), data, operator="", directions="")
 
