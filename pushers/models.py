@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class ChangeRecord(models.Model):
@@ -90,6 +91,10 @@ class Lane(models.Model):
     location = models.ForeignKey("locations.Location", on_delete=models.CASCADE, related_name="+")
     busy_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=36, blank=True)
+    # Backoff of the whole lane after a transient failure: nothing in it is sent before
+    # `retry_at`, so a partner that is down gets one attempt per lane per backoff step.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Transient failures in a row.")
 
     class Meta:
         constraints = [
@@ -162,6 +167,10 @@ class Delivery(models.Model):
     last_ocpi_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Place in the lane: the time of the newest change merged in. A lane is sent in this
+    # order, so the last message a partner gets is about the object changed last, and the
+    # `last_updated` it propagates to the parents is the newest one.
+    queued_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -175,7 +184,9 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["lane", "status", "id"], name="delivery_lane_head_idx"),
+            models.Index(
+                fields=["lane", "status", "queued_at", "id"], name="delivery_lane_head_idx"
+            ),
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
             models.Index(fields=["partner", "status"], name="delivery_partner_status_idx"),
         ]

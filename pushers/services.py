@@ -201,7 +201,8 @@ def _merge(
             existing.fields = existing.fields + [f for f in fields if f not in existing.fields]
         existing.changes += 1
         existing.full_sync = full_sync or existing.full_sync
-        existing.save(update_fields=["method", "fields", "changes", "full_sync"])
+        existing.queued_at = _now()
+        existing.save(update_fields=["method", "fields", "changes", "full_sync", "queued_at"])
 
     if method == Method.PUT and level != Level.CONNECTOR:
         children = pending.exclude(object_key=key)
@@ -342,11 +343,19 @@ def _release_lane(lane_id: int, token: str) -> None:
 
 
 def _head(lane_id: int) -> Delivery | None:
-    return Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by("id").first()
+    return (
+        Delivery.objects.filter(lane_id=lane_id, status__in=OPEN)
+        .order_by("queued_at", "id")
+        .first()
+    )
 
 
-def _is_due(delivery: Delivery, now: datetime) -> bool:
-    return delivery.next_attempt_at is None or delivery.next_attempt_at <= now
+def _lane_is_due(lane_id: int, now: datetime) -> bool:
+    return (
+        Lane.objects.filter(pk=lane_id)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .exists()
+    )
 
 
 def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
@@ -365,8 +374,7 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
             stop = _drain(lane_id, token, result, max_messages)
         finally:
             _release_lane(lane_id, token)
-        head = _head(lane_id)
-        if stop or head is None or not _is_due(head, _now()):
+        if stop or _head(lane_id) is None or not _lane_is_due(lane_id, _now()):
             return result
     enqueue_lanes([lane_id])  # more to do: give other lanes a turn first
     return result
@@ -378,6 +386,8 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
     state = PartnerPushState.objects.filter(partner_id=lane.partner_id).first()
     if state is not None and state.push_paused:
         return True
+    if lane.retry_at is not None and lane.retry_at > _now():
+        return False  # backing off after a transient failure
     target = push_target(lane.partner_id)
     while result.sent < max_messages:
         head = _head(lane_id)
@@ -392,8 +402,6 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
             # We hold the lane, so this was left by a worker that died mid-send.
             _back_to_pending(head, next_attempt_at=None)
             continue
-        if not _is_due(head, now):
-            return False
         if not _renew_lane(lane_id, token):
             return True  # our lease ran out and another worker took the lane
         if not Delivery.objects.filter(pk=head.pk, status=Status.PENDING).update(
@@ -405,9 +413,9 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
         result.sent += 1
         result.outcomes.append(outcome)
         if outcome == DeliveryAttempt.Outcome.TRANSIENT:
-            head.refresh_from_db()
-            if head.status == Status.PENDING and head.next_attempt_at:
-                result.retry_in = max(0.0, (head.next_attempt_at - _now()).total_seconds())
+            lane.refresh_from_db()
+            if lane.retry_at is not None:
+                result.retry_in = max(0.0, (lane.retry_at - _now()).total_seconds())
             return True
     return False
 
@@ -487,6 +495,7 @@ def _record_attempt(delivery, message, url, started, outcome, error, result) -> 
         state = push_state(delivery.partner_id)
         if outcome == DeliveryAttempt.Outcome.SUCCESS:
             _finish(delivery, Status.SUCCEEDED, "")
+            Lane.objects.filter(pk=delivery.lane_id).update(retry_at=None, failures=0)
             state.last_success_at = now
             state.save(update_fields=["last_success_at"])
             return
@@ -502,7 +511,9 @@ def _record_attempt(delivery, message, url, started, outcome, error, result) -> 
             _expire_partner(delivery.partner_id, now)
             return
         Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
-        retry_at = now + timedelta(seconds=_backoff(delivery.attempts))
+        lane = Lane.objects.get(pk=delivery.lane_id)
+        retry_at = now + timedelta(seconds=_backoff(lane.failures + 1))
+        Lane.objects.filter(pk=lane.pk).update(retry_at=retry_at, failures=F("failures") + 1)
         _back_to_pending(delivery, next_attempt_at=retry_at)
 
 
@@ -515,7 +526,7 @@ def _finish(delivery: Delivery, status: str, error: str) -> None:
 
 def _back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) -> None:
     """Make a Delivery pending again; a newer pending one of the same object (created while
-    this one was in flight) is folded into it, keeping this one's place in the lane."""
+    this one was in flight) is folded into it, and it takes the newer one's place."""
     with transaction.atomic():
         newer = (
             Delivery.objects.select_for_update()
@@ -526,8 +537,9 @@ def _back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) ->
         )
         delivery.refresh_from_db()
         method, fields = delivery.method, list(delivery.fields)
-        changes = delivery.changes
+        changes, queued_at = delivery.changes, delivery.queued_at
         if newer is not None:
+            queued_at = newer.queued_at
             if newer.method == Method.PUT:
                 method, fields = Method.PUT, []
             elif method == Method.PATCH:
@@ -543,6 +555,7 @@ def _back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) ->
             method=method,
             fields=fields,
             changes=changes,
+            queued_at=queued_at,
             next_attempt_at=next_attempt_at,
         )
 
@@ -718,6 +731,7 @@ def deliveries_retry_now(deliveries: Iterable[Delivery]) -> int:
                 continue
             count += 1
             lane_ids[delivery.lane_id] = None
+        Lane.objects.filter(pk__in=list(lane_ids)).update(retry_at=None)
         transaction.on_commit(lambda: enqueue_lanes(list(lane_ids)))
     return count
 
