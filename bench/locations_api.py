@@ -48,11 +48,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _manage(env: dict, *args: str) -> str:
+def _manage(env: dict, *args: str, check: bool = True) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode != 0:
+        if not check:
+            return "FAILED: " + (result.stderr.strip().splitlines() or ["?"])[-1]
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
 
@@ -62,7 +64,11 @@ def prepare_database(args, env: dict) -> None:
     subprocess.run(
         ["createdb", "-h", args.host, "-U", args.user, args.db], capture_output=True, check=False
     )
-    _manage(env, "migrate", "--noinput", "-v0")
+    migrated = _manage(env, "migrate", "--noinput", "-v0", check=False)
+    if migrated.startswith("FAILED"):
+        # Only the locations and partners tables are read; a migration of another app that
+        # does not apply (e.g. work in progress in a shared tree) need not stop the bench.
+        print(f"NOTE: migrate {migrated}; going on with the tables as they are.")
     with psycopg.connect(args.dsn, autocommit=True) as conn:
         count = conn.execute("SELECT count(*) FROM locations_location").fetchone()[0]
         evses = conn.execute("SELECT count(*) FROM locations_evse").fetchone()[0]
