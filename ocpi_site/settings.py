@@ -265,6 +265,9 @@ LOGGING = {
         # httpx logs full request lines at INFO; our own client logs what matters.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # SQL parameters include the plain token we send to each partner: never log them,
+        # whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO", "propagate": False, "handlers": []},
     },
 }
 
