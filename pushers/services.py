@@ -504,6 +504,18 @@ def _record_attempt(delivery, message, url, started, outcome, error, result) -> 
         if outcome == DeliveryAttempt.Outcome.PERMANENT:
             _finish(delivery, Status.FAILED, error)
             logger.warning("Push %s to partner %s parked: %s", delivery, delivery.partner_id, error)
+            if message.method == Method.PATCH:
+                # transport.md §7: when a PATCH fails the receiver may not have the object;
+                # send the whole Location (a PUT that fails in turn is only parked).
+                _merge(
+                    lane=Lane.objects.get(pk=delivery.lane_id),
+                    level=Level.LOCATION,
+                    method=Method.PUT,
+                    fields=[],
+                    location_id=delivery.location_id,
+                    evse_id=None,
+                    connector_id=None,
+                )
             return
         first_failure = delivery.first_failure_at or now
         window = timedelta(seconds=settings.PUSH_RETRY_WINDOW)

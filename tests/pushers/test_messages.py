@@ -194,3 +194,22 @@ def test_partners_without_a_locations_receiver_endpoint_get_nothing(
     _saved(django_capture_on_commit_callbacks, build_site)
 
     assert receiver.pushes() == []
+
+
+def test_a_patch_the_receiver_refuses_is_parked_and_followed_by_a_put_of_the_location(
+    pushed_site, receiver, django_capture_on_commit_callbacks
+):
+    from pushers.models import Delivery
+
+    receiver.locations.clear()  # the receiver lost our Location
+    evse = EVSE.objects.get(location=pushed_site)
+    evse.status = Status.CHARGING
+    _saved(django_capture_on_commit_callbacks, lambda: services.evse_update(evse=evse))
+
+    assert [(r.method, r.path) for r in receiver.pushes()] == [
+        ("PATCH", f"{BASE}/NL/EXA/{pushed_site.id}/{evse.uid}"),
+        ("PUT", f"{BASE}/NL/EXA/{pushed_site.id}"),
+    ]
+    parked = Delivery.objects.get(evse=evse)
+    assert (parked.status, parked.last_error) == ("failed", "HTTP 404 OCPI 2003: unknown location")
+    assert theirs(receiver, pushed_site) == ours(pushed_site)

@@ -1,0 +1,226 @@
+"""Operator view of push: per-partner health, the deliveries, and the levers.
+
+Every action goes through `pushers.services`, like every other write.
+"""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from partners.models import Partner
+
+from . import services
+from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
+
+OPEN = [Delivery.Status.PENDING, Delivery.Status.SENDING]
+
+
+def _count(model, condition: Q):
+    """Per-partner count as a subquery (one query for the whole list, no join fan-out)."""
+    rows = (
+        model.objects.filter(condition, partner_id=OuterRef("partner_id"))
+        .order_by()
+        .values("partner_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+@admin.register(PartnerPushState)
+class PartnerPushStateAdmin(admin.ModelAdmin):
+    list_display = [
+        "partner",
+        "push_state",
+        "backlog",
+        "parked",
+        "last_success_at",
+        "failure_rate_24h",
+        "last_error",
+        "full_sync_progress",
+    ]
+    list_filter = ["push_paused", "needs_full_sync"]
+    readonly_fields = [
+        "partner",
+        "needs_full_sync",
+        "full_sync_after",
+        "last_success_at",
+        "last_failure_at",
+        "last_error",
+    ]
+    fields = ["partner", "push_paused", *readonly_fields[1:]]
+    actions = ["pause", "resume", "retry_now", "full_sync"]
+
+    def get_queryset(self, request):
+        # Every partner gets a row, so that the list shows them all.
+        known = PartnerPushState.objects.values("partner_id")
+        PartnerPushState.objects.bulk_create(
+            [PartnerPushState(partner=p) for p in Partner.objects.exclude(pk__in=known)],
+            ignore_conflicts=True,
+        )
+        since = timezone.now() - timedelta(hours=24)
+        not_success = ~Q(outcome=DeliveryAttempt.Outcome.SUCCESS)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("partner")
+            .annotate(
+                _backlog=_count(Delivery, Q(status__in=OPEN)),
+                _parked=_count(Delivery, Q(status=Delivery.Status.FAILED)),
+                _attempts=_count(DeliveryAttempt, Q(started_at__gte=since)),
+                _failed=_count(DeliveryAttempt, Q(started_at__gte=since) & not_success),
+                _last_sync=Subquery(
+                    FullSync.objects.filter(partner_id=OuterRef("partner_id"))
+                    .order_by("-id")
+                    .values("id")[:1]
+                ),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="state")
+    def push_state(self, obj):
+        if obj.partner.state != Partner.State.REGISTERED:
+            return f"not registered ({obj.partner.state})"
+        if obj.push_paused:
+            return "paused"
+        if obj.needs_full_sync:
+            return "outage: full sync scheduled"
+        return "active"
+
+    @admin.display(description="backlog", ordering="_backlog")
+    def backlog(self, obj):
+        return obj._backlog
+
+    @admin.display(description="parked (failed)", ordering="_parked")
+    def parked(self, obj):
+        return obj._parked
+
+    @admin.display(description="failure rate (24 h)")
+    def failure_rate_24h(self, obj):
+        if not obj._attempts:
+            return "–"
+        return f"{100 * obj._failed / obj._attempts:.0f}% of {obj._attempts}"
+
+    @admin.display(description="last full sync")
+    def full_sync_progress(self, obj):
+        if obj._last_sync is None:
+            return "–"
+        sync = FullSync.objects.get(pk=obj._last_sync)
+        done, total = services.full_sync_progress(sync)
+        return f"{done}/{total} ({sync.created_at:%Y-%m-%d %H:%M})"
+
+    @admin.action(description="Pause push to the selected partners")
+    def pause(self, request, queryset):
+        for state in queryset:
+            services.partner_set_paused(state.partner_id, paused=True)
+        self.message_user(request, f"Paused {len(queryset)} partner(s).")
+
+    @admin.action(description="Resume push to the selected partners")
+    def resume(self, request, queryset):
+        for state in queryset:
+            services.partner_set_paused(state.partner_id, paused=False)
+        self.message_user(request, f"Resumed {len(queryset)} partner(s).")
+
+    @admin.action(description="Retry waiting deliveries now")
+    def retry_now(self, request, queryset):
+        count = sum(services.partner_retry_now(state.partner_id) for state in queryset)
+        self.message_user(request, f"{count} deliveries queued again.")
+
+    @admin.action(description="Full sync: PUT every Location to the selected partners")
+    def full_sync(self, request, queryset):
+        for state in queryset:
+            sync = services.full_sync_start(
+                partner_id=state.partner_id, requested_by=request.user.get_username()
+            )
+            if sync is None:
+                self.message_user(
+                    request,
+                    f"{state.partner} has no Locations receiver endpoint; nothing to sync.",
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request, f"Full sync of {sync.total} Locations to {state.partner} queued."
+                )
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["started_at", "method", "url", "outcome", "http_status", "ocpi_status"]
+    fields += ["duration_ms", "error", "request_id"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "partner",
+        "method",
+        "level",
+        "object_key",
+        "fields",
+        "status",
+        "attempts",
+        "last_http_status",
+        "last_ocpi_status",
+        "last_latency_ms",
+        "last_error",
+        "queued_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "partner", "level", "method"]
+    search_fields = ["object_key", "location__id", "evse__uid", "last_error"]
+    list_select_related = ["partner"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now", "discard"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry the selected deliveries now")
+    def retry_now(self, request, queryset):
+        count = services.deliveries_retry_now(queryset)
+        self.message_user(request, f"{count} deliveries queued again.")
+
+    @admin.action(description="Discard the selected deliveries")
+    def discard(self, request, queryset):
+        count = services.deliveries_discard(queryset)
+        self.message_user(request, f"{count} deliveries discarded.")
+
+
+@admin.register(FullSync)
+class FullSyncAdmin(admin.ModelAdmin):
+    list_display = ["id", "partner", "requested_by", "created_at", "progress"]
+    list_filter = ["partner"]
+    readonly_fields = ["partner", "requested_by", "total", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="progress (sent or settled / total)")
+    def progress(self, obj):
+        done, total = services.full_sync_progress(obj)
+        percent = 100 * done // total if total else 100
+        return f"{done}/{total} ({percent}%)"

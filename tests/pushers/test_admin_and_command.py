@@ -1,0 +1,139 @@
+"""The operator's levers: admin views and actions, and the full sync command."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from locations import services
+from locations.enums import Status
+from locations.models import EVSE
+from pushers.models import Delivery, FullSync, PartnerPushState
+
+from .conftest import build_site, ours, theirs
+
+pytestmark = pytest.mark.usefixtures("eager")
+
+
+@pytest.fixture
+def saved(django_capture_on_commit_callbacks):
+    def run(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            return change()
+
+    return run
+
+
+@pytest.fixture
+def sites(push_partner, receiver, saved):
+    sites = [saved(build_site) for _ in range(2)]
+    receiver.requests.clear()
+    return sites
+
+
+def _action(admin_client, model: str, action: str, ids: list[int]):
+    return admin_client.post(
+        reverse(f"admin:pushers_{model}_changelist"),
+        {"action": action, "_selected_action": [str(i) for i in ids]},
+        follow=True,
+    )
+
+
+def test_the_partner_list_shows_backlog_last_success_failure_rate_and_state(
+    sites, push_partner, receiver, admin_client, saved
+):
+    receiver.answer_next((500, 3000))
+    evse = EVSE.objects.filter(location=sites[0]).first()
+    evse.status = Status.CHARGING
+    saved(lambda: services.evse_update(evse=evse))
+
+    response = admin_client.get(reverse("admin:pushers_partnerpushstate_changelist"))
+
+    assert response.status_code == 200
+    row = response.context["cl"].result_list[0]
+    assert (row.partner, row._backlog, row._parked) == (push_partner, 1, 0)
+    assert (row._attempts, row._failed) == (3, 1)  # two site PUTs, one 500
+    assert row.last_success_at is not None
+    assert "33% of 3" in response.content.decode()
+
+
+def test_pausing_and_resuming_a_partner_from_the_admin(
+    sites, push_partner, receiver, admin_client, saved
+):
+    state = PartnerPushState.objects.get(partner=push_partner)
+    _action(admin_client, "partnerpushstate", "pause", [state.pk])
+    evse = EVSE.objects.filter(location=sites[0]).first()
+    evse.status = Status.CHARGING
+    saved(lambda: services.evse_update(evse=evse))
+    assert receiver.pushes() == []
+
+    with_callbacks = saved(lambda: _action(admin_client, "partnerpushstate", "resume", [state.pk]))
+
+    assert with_callbacks.status_code == 200
+    assert [r.method for r in receiver.pushes()] == ["PATCH"]
+    assert not PartnerPushState.objects.get(pk=state.pk).push_paused
+
+
+def test_a_full_sync_from_the_admin_puts_every_location_and_shows_its_progress(
+    sites, push_partner, receiver, admin_client, saved
+):
+    state = PartnerPushState.objects.get(partner=push_partner)
+    receiver.locations.clear()
+
+    saved(lambda: _action(admin_client, "partnerpushstate", "full_sync", [state.pk]))
+
+    for site in sites:
+        assert theirs(receiver, site) == ours(site)
+    sync = FullSync.objects.get()
+    assert sync.requested_by == "admin"
+    response = admin_client.get(reverse("admin:pushers_fullsync_changelist"))
+    assert "2/2 (100%)" in response.content.decode()
+
+
+def test_the_deliveries_list_filters_by_partner_object_and_state_and_retries_or_discards(
+    sites, push_partner, receiver, admin_client, saved
+):
+    # Each PATCH is refused, and so is the PUT of its Location that follows it.
+    receiver.answer_next(*[(400, 2001)] * 4)
+    first, second = (EVSE.objects.filter(location=site).first() for site in sites)
+    for evse in (first, second):
+        evse.status = Status.CHARGING
+        saved(lambda evse=evse: services.evse_update(evse=evse))
+    failed = list(Delivery.objects.filter(status="failed", method="PATCH").order_by("id"))
+    assert len(failed) == 2
+
+    listing = admin_client.get(
+        reverse("admin:pushers_delivery_changelist"),
+        {"status": "failed", "partner__id__exact": push_partner.pk, "q": f"E:{first.pk}"},
+    )
+    assert list(listing.context["cl"].result_list) == [failed[0]]
+    assert "HTTP 400 OCPI 2001: as told" in listing.content.decode()
+    detail = admin_client.get(reverse("admin:pushers_delivery_change", args=[failed[0].pk]))
+    assert detail.status_code == 200
+
+    saved(lambda: _action(admin_client, "delivery", "retry_now", [failed[0].pk]))
+    _action(admin_client, "delivery", "discard", [failed[1].pk])
+
+    assert Delivery.objects.get(pk=failed[0].pk).status == "succeeded"
+    assert Delivery.objects.get(pk=failed[1].pk).status == "discarded"
+    assert theirs(receiver, sites[0])["evses"][0]["status"] == "CHARGING"
+
+
+def test_the_sync_command_sends_every_location_with_a_progress_bar(sites, push_partner, receiver):
+    receiver.locations.clear()
+    out = StringIO()
+
+    call_command("ocpi_push_sync", partner=push_partner.name, stdout=out)
+
+    output = out.getvalue()
+    assert f"Full sync #{FullSync.objects.get().pk}: 2 Locations to {push_partner}." in output
+    assert "\r[" + "#" * 40 + "] 2/2 (100%)" in output
+    assert output.rstrip().endswith("Done: 2 succeeded.")
+    for site in sites:
+        assert theirs(receiver, site) == ours(site)
+
+
+def test_the_sync_command_refuses_an_unknown_partner(db):
+    with pytest.raises(CommandError, match="No partner named 'Nobody'"):
+        call_command("ocpi_push_sync", partner="Nobody", stdout=StringIO())
