@@ -306,6 +306,8 @@ def connector_delete(*, connector: Connector) -> None:
 from django.db import IntegrityError  # noqa: E402
 from django.db.models.functions import Upper  # noqa: E402
 
+from pushers.outbox import enqueue_fan_out_after_commit  # noqa: E402
+
 _BULK_BATCH = 2000
 
 
@@ -448,7 +450,7 @@ def locations_bulk_create(*, sites: list[Site]) -> int:
                         connector.last_updated = now
                         all_connectors.append(connector)
             Connector.objects.bulk_create(all_connectors, batch_size=_BULK_BATCH)
-            ChangeRecord.objects.bulk_create(
+            records = ChangeRecord.objects.bulk_create(
                 [
                     ChangeRecord(
                         level=Level.LOCATION,
@@ -460,6 +462,8 @@ def locations_bulk_create(*, sites: list[Site]) -> int:
                 ],
                 batch_size=_BULK_BATCH,
             )
+            # Wake the push workers after the commit, as record_change does.
+            enqueue_fan_out_after_commit(record.pk for record in records)
     except IntegrityError as exc:
         for location, evses in sites:  # the rollback leaves them looking saved
             location.pk = None

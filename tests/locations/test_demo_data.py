@@ -223,3 +223,17 @@ def test_bulk_create_of_valid_factory_objects_matches_location_create():
     assert (record.level, record.method, record.location_id) == ("location", "PUT", stored.pk)
     assert record.last_updated == stored.last_updated
     assert locations_bulk_create(sites=[]) == 0
+
+
+def test_bulk_create_wakes_the_push_workers_after_the_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("pushers.outbox.enqueue_fan_out", queued.append)
+    factory = DemoSiteFactory(seed=2, country_code="DE", party_id="ABC", operator_name="X")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        locations_bulk_create(sites=_sites(factory, range(3)))
+
+    assert len(callbacks) == 1
+    assert queued == [list(ChangeRecord.objects.values_list("pk", flat=True))]
