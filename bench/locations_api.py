@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -225,6 +226,9 @@ def main() -> None:
         "OCPI_BASE_URL": f"http://127.0.0.1:{ours_port}",
         "OCPI_MAX_PAGE_SIZE": str(LIMIT),
         "LOG_LEVEL": "WARNING",
+        # Own var dir, hence own filesystem broker: the push tasks that filling the bench
+        # database queues must not reach a worker of another database.
+        "OCPI_VAR_DIR": str(Path(tempfile.gettempdir()) / "ocpi-bench-locations-var"),
         "BASELINE_DSN": args.dsn,
         "BASELINE_BASE_URL": f"http://127.0.0.1:{base_port}",
         "BASELINE_MAX_PAGE": str(LIMIT),
