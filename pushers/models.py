@@ -167,9 +167,10 @@ class Delivery(models.Model):
     last_ocpi_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Place in the lane: the time of the newest change merged in. A lane is sent in this
+    # Place in the lane: the `last_updated` of the newest change merged in (not the time of
+    # the fan-out, which concurrent workers may do out of order). A lane is sent in this
     # order, so the last message a partner gets is about the object changed last, and the
-    # `last_updated` it propagates to the parents is the newest one.
+    # `last_updated` it propagates to the parents (locations.md §4.1) is the newest one.
     queued_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

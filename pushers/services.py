@@ -159,6 +159,7 @@ def _merge(
     location_id: int,
     evse_id: int | None,
     connector_id: int | None,
+    changed_at: datetime | None = None,
     full_sync: FullSync | None = None,
 ) -> bool:
     """Fold one change into the partner's pending Deliveries; False if already covered.
@@ -180,6 +181,7 @@ def _merge(
     if covering and pending.filter(object_key__in=covering, method=Method.PUT).exists():
         return False
 
+    changed_at = changed_at or _now()
     existing = pending.select_for_update().filter(object_key=key).first()
     if existing is None:
         Delivery.objects.create(
@@ -193,6 +195,7 @@ def _merge(
             evse_id=evse_id,
             connector_id=connector_id,
             full_sync=full_sync,
+            queued_at=changed_at,
         )
     else:
         if method == Method.PUT:
@@ -201,7 +204,7 @@ def _merge(
             existing.fields = existing.fields + [f for f in fields if f not in existing.fields]
         existing.changes += 1
         existing.full_sync = full_sync or existing.full_sync
-        existing.queued_at = _now()
+        existing.queued_at = max(existing.queued_at, changed_at)
         existing.save(update_fields=["method", "fields", "changes", "full_sync", "queued_at"])
 
     if method == Method.PUT and level != Level.CONNECTOR:
@@ -247,6 +250,7 @@ def fan_out_changes(change_ids: Iterable[int]) -> list[int]:
                     location_id=record.location_id,
                     evse_id=record.evse_id,
                     connector_id=record.connector_id,
+                    changed_at=record.last_updated,
                 )
                 touched[lane.pk] = None
         lane_ids = list(touched)

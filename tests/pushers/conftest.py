@@ -96,3 +96,134 @@ def ours(location) -> dict:
 
 def theirs(receiver: Receiver, location) -> dict | None:
     return receiver.location(location.country_code, location.party_id, location.id)
+
+
+# --- A real Celery worker in another process ---------------------------------------------
+
+
+def _test_database_url() -> str:
+    db = connections["default"].settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def point_app_at_broker(url: str, transport_options: dict) -> None:
+    """Make this process's Celery app publish to `url` (drops its pooled connections)."""
+    celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = transport_options
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+class WorkerProcess:
+    """`celery -A ocpi_site worker` with the test's database and broker."""
+
+    def __init__(self, env: dict, log_path) -> None:
+        self.env, self.log_path, self.proc = env, log_path, None
+
+    def start(self) -> "WorkerProcess":
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        celery = str(Path(sys.executable).with_name("celery"))
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
+        self.proc = subprocess.Popen(
+            [celery, "-A", "ocpi_site", "worker", "--concurrency=2", "--loglevel=INFO"]
+            + ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            + [f"--hostname=push-test-{os.getpid()}-{id(self)}@%h"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # its own process group, so that kill() gets the children
+        )
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes: no clean shutdown, no acks."""
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """The real broker: Redis when the settings name one, else a filesystem queue of this
+    test's own (the worker process gets the same folder through OCPI_VAR_DIR)."""
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    old = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
+    if url.startswith("filesystem://"):
+        folder = tmp_path / "broker"
+        (folder / "processed").mkdir(parents=True)
+        options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    else:
+        options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    point_app_at_broker(url, options)
+    if not url.startswith("filesystem://"):
+        celery_app.control.purge()  # leftovers of an earlier run would point at other rows
+    yield url
+    point_app_at_broker(*old)
+
+
+@pytest.fixture
+def worker(transactional_db, broker, tmp_path, settings):
+    settings.PUSH_LANE_LEASE = 3
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": broker,
+        "OCPI_VAR_DIR": str(tmp_path),
+        "OCPI_COUNTRY_CODE": "NL",
+        "OCPI_PARTY_ID": "EXA",
+        "OCPI_HTTP_CONNECT_TIMEOUT": "1",
+        "OCPI_HTTP_READ_TIMEOUT": "2",
+        "PUSH_LANE_LEASE": "3",
+        "PUSH_RETRY_BACKOFF_BASE": "0.5",
+        "PUSH_RETRY_BACKOFF_MAX": "2",
+    }
+    process = WorkerProcess(env, tmp_path / "worker.log").start()
+    yield process
+    process.stop()
+    print("--- worker log (tail) ---\n" + process.log())
+
+
+def wait_until(condition, *, timeout: float = 60, every: float = 0.1, on_wait=None) -> None:
+    """Poll until `condition()` holds; fail with a clear message at the deadline. (A
+    liveness deadline, not a timing assertion: fast or slow, only the outcome counts.)"""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting after {timeout} s for {condition.__doc__ or condition}")
+        if on_wait:
+            on_wait()
+        time.sleep(every)

@@ -1,0 +1,100 @@
+"""With a real Celery worker process, the real broker and a real receiver.
+
+These tests commit (transactional_db), so the worker process sees the rows; the database is
+the test database (a file for SQLite, test_<name> for PostgreSQL), passed to the worker as
+DATABASE_URL.
+"""
+
+import pytest
+
+from locations import services
+from locations.enums import Status
+from locations.models import EVSE
+from pushers import services as push
+from versions.datetimes import format_ocpi_datetime
+
+from .conftest import build_site, ours, point_app_at_broker, theirs, wait_until
+
+pytestmark = pytest.mark.slow
+
+FLIPS = [Status.CHARGING, Status.AVAILABLE, Status.BLOCKED, Status.RESERVED]
+
+
+def _in_sync(receiver, sites):
+    def check():
+        """the receiver's state to equal ours"""
+        return all(theirs(receiver, site) == ours(site) for site in sites)
+
+    return check
+
+
+def test_an_evse_status_saved_arrives_at_the_receiver_as_a_patch_through_the_worker(
+    worker, push_partner, receiver
+):
+    site = build_site()
+    wait_until(_in_sync(receiver, [site]))
+    receiver.requests.clear()
+
+    evse = EVSE.objects.get(location=site)
+    evse.status = Status.CHARGING
+    services.evse_update(evse=evse)
+
+    wait_until(lambda: len(receiver.pushes()) == 1)
+    evse.refresh_from_db()
+    [patch] = receiver.pushes()
+    assert (patch.method, patch.path) == (
+        "PATCH",
+        f"/ocpi/emsp/2.2.1/locations/NL/EXA/{site.id}/{evse.uid}",
+    )
+    assert patch.body == {
+        "status": "CHARGING",
+        "last_updated": format_ocpi_datetime(evse.last_updated),
+    }
+    assert theirs(receiver, site) == ours(site)
+
+
+def test_changes_saved_while_the_broker_is_down_are_delivered_by_the_sweeper(
+    worker, broker, push_partner, receiver
+):
+    from ocpi_site.celery import app
+
+    site = build_site(n_evses=2)
+    wait_until(_in_sync(receiver, [site]))
+    evses = list(EVSE.objects.filter(location=site))
+
+    good = app.conf.broker_url, app.conf.broker_transport_options
+    point_app_at_broker("redis://127.0.0.1:1/0", {"socket_connect_timeout": 0.5})
+    try:
+        for i in range(20):
+            evse = evses[i % 2]
+            evse.status = FLIPS[i % 4]
+            services.evse_update(evse=evse)  # the save succeeds although nothing is queued
+    finally:
+        point_app_at_broker(*good)
+    assert theirs(receiver, site) != ours(site)
+
+    push.sweep(grace=0)
+
+    wait_until(_in_sync(receiver, [site]))
+
+
+def test_a_worker_killed_mid_delivery_leaves_nothing_behind_once_restarted(
+    worker, push_partner, receiver
+):
+    sites = [build_site(n_evses=2) for _ in range(3)]
+    wait_until(_in_sync(receiver, sites))
+    receiver.requests.clear()
+    receiver.delay = 0.3  # keep deliveries in flight when the worker dies
+    evses = list(EVSE.objects.filter(location__in=sites))
+    for i in range(30):
+        evse = evses[i % len(evses)]
+        evse.status = FLIPS[i % 4]
+        services.evse_update(evse=evse)
+    wait_until(lambda: len(receiver.requests) >= 2)
+
+    worker.kill()
+    receiver.delay = 0
+    worker.start()
+
+    # Lost messages and leases of the dead worker are what the sweeper (beat) is for.
+    wait_until(_in_sync(receiver, sites), every=1, on_wait=lambda: push.sweep(grace=0))
