@@ -4,6 +4,7 @@ Every variable has a safe default for a local demo, except SECRET_KEY, which is 
 as soon as DEBUG is off.
 """
 
+import importlib.metadata
 import os
 from pathlib import Path
 
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "nested_admin",
     "versions",
     "partners",
@@ -174,6 +177,26 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "versions.errors.ocpi_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OpenAPI schema of the OCPI endpoints at /api/schema/, docs at /api/docs/ (docs/openapi.md).
+# The response shapes are declared in ocpi_site/openapi.py: OCPI views return OcpiResponse.
+try:
+    _PACKAGE_VERSION = importlib.metadata.version("ocpi-cpo")
+except importlib.metadata.PackageNotFoundError:  # a checkout that was not pip-installed
+    _PACKAGE_VERSION = "0.0.0+unknown"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OCPI 2.2.1 CPO server",
+    "DESCRIPTION": "The OCPI endpoints of this CPO: versions, credentials, Locations Sender.",
+    "VERSION": _PACKAGE_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["ocpi_site.openapi.add_ocpi_components"],
 }
 
 # --- OCPI identity -----------------------------------------------------------------------

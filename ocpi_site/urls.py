@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from ocpi_site import openapi  # noqa: F401 - declares the OCPI response schemas on the views
 from versions import views as version_views
 from versions.handlers import ocpi_aware_404, ocpi_aware_500
 
@@ -12,6 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/version", version_views.server_version, name="server-version"),
     path("healthz", version_views.healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="openapi-schema"), name="api-redoc"),
     path("", include("versions.urls")),
     path("", include("partners.urls")),
     path("", include("locations.urls")),
