@@ -6,6 +6,8 @@ check of functional modules (FunctionalModuleView).
 """
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from rest_framework.views import APIView
@@ -19,7 +21,7 @@ from versions.pagination import paginated_response
 
 from . import selectors
 from .models import Location
-from .serializers import connector_data, evse_data, location_data, locations_data
+from .serializers import connector_data, evse_data, location_data, location_dicts_from_rows
 
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 _PARTY_ID = re.compile(r"^[A-Za-z0-9]{3}$")
@@ -74,12 +76,22 @@ class FunctionalModuleView(APIView):
         return response
 
 
+def _render_page(location_rows: Sequence[tuple]) -> list[dict[str, Any]]:
+    """A page of Location rows as whole Locations: their EVSEs and Connectors in two queries."""
+    evse_rows, connector_rows = selectors.location_page_children(location_rows)
+    return location_dicts_from_rows(location_rows, evse_rows, connector_rows)
+
+
 class LocationListView(FunctionalModuleView):
-    """GET {locations}?date_from=&date_to=&offset=&limit= : a page of whole Locations."""
+    """GET {locations}?date_from=&date_to=&offset=&limit= : a page of whole Locations.
+
+    Built from plain rows (selectors.location_rows), not model instances: the list is what
+    a partner's full pull hammers (docs/benchmarks.md, "Locations API").
+    """
 
     def get(self, request):
-        queryset = filter_queryset_or_400(LocationFilterSet, request, selectors.location_list())
-        return paginated_response(request, queryset, locations_data)
+        queryset = filter_queryset_or_400(LocationFilterSet, request, selectors.location_rows())
+        return paginated_response(request, queryset, _render_page)
 
 
 class LocationObjectView(FunctionalModuleView):

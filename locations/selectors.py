@@ -2,14 +2,27 @@
 
 Every query here is shaped so that rendering a page costs a constant number of SQL queries,
 whatever the page size and however many EVSEs a Location has: the Location page, then one
-query for all their EVSEs and one for all those EVSEs' Connectors (prefetch_related).
+query for all their EVSEs and one for all those EVSEs' Connectors.
+
+Two shapes of the same reads:
+- model instances with ordered prefetches (`location_list`, `location_get`, `evse_get`,
+  `connector_get`), for single objects and for callers that want models (the push engine);
+- plain rows (`location_rows`, `location_page_children`) for the GET list: tuples of column
+  values in a fixed order (`LOCATION_ROW`, `EVSE_ROW`, `CONNECTOR_ROW`), no model
+  instances, and JSON columns fetched as their JSON text (`_json_text`) so that the
+  serializer decodes them with orjson instead of Django's `json.loads`. Building ~1,300
+  model instances and decoding ~4,000 JSON values with the standard library was most of
+  the cost of a page (docs/benchmarks.md, "Locations API").
 
 Ids are CiStrings (locations.md §2): they are compared as `UPPER(column) = UPPER(value)`,
 the same expression as the unique constraints and `location_upper_id_idx`, so the lookups
 use those indexes on PostgreSQL.
 """
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import ExpressionWrapper, F, Prefetch, QuerySet, TextField
 from django.db.models.functions import Upper
 
 from .models import EVSE, Connector, Location
@@ -34,6 +47,82 @@ def location_list() -> QuerySet[Location]:
     return Location.objects.order_by("row_id").prefetch_related(
         Prefetch("evses", queryset=_evses_with_connectors())
     )
+
+
+def _json_text(name: str) -> ExpressionWrapper:
+    """A JSON column read as its JSON text: the column itself, but typed as text so that
+    Django does not decode it (JSONField.from_db_value, the standard `json` module).
+
+    No cast in SQL: with LIMIT/OFFSET, PostgreSQL evaluates the select list of the skipped
+    rows too, and a `::text` per JSON column made deep pages several times slower. The
+    drivers give the text anyway: Django makes psycopg load `jsonb` as text (JSONField
+    decodes it itself), and SQLite stores JSON as text.
+    """
+    return ExpressionWrapper(F(name), output_field=TextField())
+
+
+# Row layouts of the GET list: (name, JSON column?) in the order of the tuples.
+LOCATION_ROW = (
+    ("row_id", False), ("country_code", False), ("party_id", False), ("id", False),
+    ("publish", False), ("publish_allowed_to", True), ("name", False), ("address", False),
+    ("city", False), ("postal_code", False), ("state", False), ("country", False),
+    ("coordinates", True), ("related_locations", True), ("parking_type", False),
+    ("directions", True), ("operator", True), ("suboperator", True), ("owner", True),
+    ("facilities", True), ("time_zone", False), ("opening_times", True),
+    ("charging_when_closed", False), ("images", True), ("energy_mix", True),
+    ("last_updated", False),
+)  # fmt: skip
+EVSE_ROW = (
+    ("row_id", False), ("location_id", False), ("uid", False), ("evse_id", False),
+    ("status", False), ("status_schedule", True), ("capabilities", True),
+    ("floor_level", False), ("coordinates", True), ("physical_reference", False),
+    ("directions", True), ("parking_restrictions", True), ("images", True),
+    ("last_updated", False),
+)  # fmt: skip
+CONNECTOR_ROW = (
+    ("evse_id", False), ("id", False), ("standard", False), ("format", False),
+    ("power_type", False), ("max_voltage", False), ("max_amperage", False),
+    ("max_electric_power", False), ("tariff_ids", True), ("terms_and_conditions", False),
+    ("last_updated", False),
+)  # fmt: skip
+
+
+def _row_columns(layout) -> list[Any]:
+    return [_json_text(name) if is_json else name for name, is_json in layout]
+
+
+def location_rows() -> QuerySet:
+    """Every Location as a `LOCATION_ROW` tuple, in page order (oldest first).
+
+    A values_list queryset: it can be filtered on Location fields, counted and sliced like
+    `location_list()`; `location_page_children` fetches the EVSEs and Connectors of a page.
+    """
+    return Location.objects.order_by("row_id").values_list(*_row_columns(LOCATION_ROW))
+
+
+def location_page_children(
+    location_rows: Sequence[tuple],
+) -> tuple[list[tuple], list[tuple]]:
+    """(`EVSE_ROW` tuples, `CONNECTOR_ROW` tuples) of these Locations, each in row_id order.
+
+    Two queries (none for an empty page, one when the page has no EVSEs). REMOVED EVSEs are
+    included, as in `location_list()`.
+    """
+    if not location_rows:
+        return [], []
+    evses = list(
+        EVSE.objects.filter(location_id__in=[row[0] for row in location_rows])
+        .order_by("row_id")
+        .values_list(*_row_columns(EVSE_ROW))
+    )
+    if not evses:
+        return [], []
+    connectors = list(
+        Connector.objects.filter(evse_id__in=[row[0] for row in evses])
+        .order_by("row_id")
+        .values_list(*_row_columns(CONNECTOR_ROW))
+    )
+    return evses, connectors
 
 
 def location_get(location_id: str) -> Location | None:

@@ -17,10 +17,25 @@ Omission rules (one rule for every object, so receivers see one shape):
   as `null` are left out: the validators accept `null` for an optional member, and a
   Sender response carries no `null`s.
 - Field order is the spec's order (LOCATION_FIELDS / EVSE_FIELDS / CONNECTOR_FIELDS).
+
+Two ways in, one output:
+- `location_data`, `evse_data`, `connector_data` take model instances (single objects, the
+  push engine);
+- `location_dicts_from_rows` takes the plain rows of `selectors.location_rows` and
+  `selectors.location_page_children` (the GET list): no model instances, JSON columns
+  decoded from their text with orjson, nulls stripped only from JSON texts that contain
+  `null`, and each distinct DateTime of the page formatted once. It renders exactly what
+  `location_data` renders (tests/locations/test_api.py compares the two).
 """
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
+
+import orjson
+
+from versions.datetimes import format_ocpi_datetime
 
 from .models import EVSE, Connector, Location
 
@@ -117,3 +132,154 @@ def location_data(location: Location) -> dict[str, Any]:
 
 def locations_data(locations: Iterable[Location]) -> list[dict[str, Any]]:
     return [location_data(location) for location in locations]
+
+
+# --- The GET list: from plain rows -------------------------------------------------------
+
+
+def _load_json(text: str | None) -> Any:
+    """A JSON column's text as Python, as JSONField.from_db_value would give it, but with
+    orjson. The standard library takes over for what orjson refuses (NaN / Infinity, which
+    `json` writes and reads), and text that is no JSON at all is returned as it is."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+
+def _stored_object(text: str | None) -> Any:
+    """A stored sub-object from its text, without its `null` members; the walk is skipped
+    when the text has no `null` anywhere."""
+    value = _load_json(text)
+    if value and "null" in text:  # type: ignore[operator] - value is truthy, so text is str
+        return _without_nulls(value)
+    return value
+
+
+def _put_stored_object_if(target: dict[str, Any], name: str, text: str | None) -> None:
+    """`_put_object_if` for a JSON column's text."""
+    if text is None or text == "[]":
+        return
+    value = _load_json(text)
+    if value:
+        target[name] = _without_nulls(value) if "null" in text else value
+
+
+def _put_stored_if(target: dict[str, Any], name: str, text: str | None) -> None:
+    """`_put_if` for a JSON column's text (lists of strings: no null stripping)."""
+    if text is None or text == "[]":
+        return
+    _put_if(target, name, _load_json(text))
+
+
+def _datetime_formatter() -> Callable[[datetime], str]:
+    """format_ocpi_datetime, computed once per distinct value (a page shares many)."""
+    formatted: dict[datetime, str] = {}
+
+    def format_once(value: datetime) -> str:
+        text = formatted.get(value)
+        if text is None:
+            text = formatted[value] = format_ocpi_datetime(value)
+        return text
+
+    return format_once
+
+
+def location_dicts_from_rows(
+    location_rows: Sequence[tuple],
+    evse_rows: Sequence[tuple],
+    connector_rows: Sequence[tuple],
+) -> list[dict[str, Any]]:
+    """Whole Locations from the rows of `selectors.location_rows` (LOCATION_ROW) and
+    `selectors.location_page_children` (EVSE_ROW, CONNECTOR_ROW), in the order given.
+
+    The same dicts as `location_data` on the same objects, except that DateTimes are
+    already OCPI DateTime strings (what `versions.envelope.dumps` would make of them).
+    """
+    fmt = _datetime_formatter()
+    put, put_list, put_object = _put_if, _put_stored_if, _put_stored_object_if
+
+    connectors_of: dict[int, list[dict[str, Any]]] = {}
+    for (evse_row_id, cid, standard, plug_format, power_type, volts, amps, power, tariffs, terms,
+         updated) in connector_rows:  # fmt: skip
+        connector: dict[str, Any] = {
+            "id": cid,
+            "standard": standard,
+            "format": plug_format,
+            "power_type": power_type,
+            "max_voltage": volts,
+            "max_amperage": amps,
+        }
+        put(connector, "max_electric_power", power)
+        put_list(connector, "tariff_ids", tariffs)
+        put(connector, "terms_and_conditions", terms)
+        connector["last_updated"] = fmt(updated)
+        connectors = connectors_of.get(evse_row_id)
+        if connectors is None:
+            connectors_of[evse_row_id] = [connector]
+        else:
+            connectors.append(connector)
+
+    evses_of: dict[int, list[dict[str, Any]]] = {}
+    for (evse_row_id, location_row_id, uid, evse_id, status, schedule, capabilities, floor,
+         coordinates, reference, directions, restrictions, images,
+         updated) in evse_rows:  # fmt: skip
+        evse: dict[str, Any] = {"uid": uid}
+        put(evse, "evse_id", evse_id)
+        evse["status"] = status
+        put_object(evse, "status_schedule", schedule)
+        put_list(evse, "capabilities", capabilities)
+        evse["connectors"] = connectors_of.get(evse_row_id, [])
+        put(evse, "floor_level", floor)
+        put_object(evse, "coordinates", coordinates)
+        put(evse, "physical_reference", reference)
+        put_object(evse, "directions", directions)
+        put_list(evse, "parking_restrictions", restrictions)
+        put_object(evse, "images", images)
+        evse["last_updated"] = fmt(updated)
+        evses = evses_of.get(location_row_id)
+        if evses is None:
+            evses_of[location_row_id] = [evse]
+        else:
+            evses.append(evse)
+
+    result = []
+    for (row_id, country_code, party_id, lid, publish, allowed, name, address, city,
+         postal_code, state, country, coordinates, related, parking_type, directions,
+         operator, suboperator, owner, facilities, time_zone, opening_times, when_closed,
+         images, energy_mix, updated) in location_rows:  # fmt: skip
+        data: dict[str, Any] = {
+            "country_code": country_code,
+            "party_id": party_id,
+            "id": lid,
+            "publish": publish,
+        }
+        put_object(data, "publish_allowed_to", allowed)
+        put(data, "name", name)
+        data["address"] = address
+        data["city"] = city
+        put(data, "postal_code", postal_code)
+        put(data, "state", state)
+        data["country"] = country
+        data["coordinates"] = _stored_object(coordinates)
+        put_object(data, "related_locations", related)
+        put(data, "parking_type", parking_type)
+        data["evses"] = evses_of.get(row_id, [])
+        put_object(data, "directions", directions)
+        put_object(data, "operator", operator)
+        put_object(data, "suboperator", suboperator)
+        put_object(data, "owner", owner)
+        put_list(data, "facilities", facilities)
+        data["time_zone"] = time_zone
+        put_object(data, "opening_times", opening_times)
+        put(data, "charging_when_closed", when_closed)
+        put_object(data, "images", images)
+        put_object(data, "energy_mix", energy_mix)
+        data["last_updated"] = fmt(updated)
+        result.append(data)
+    return result

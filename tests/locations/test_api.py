@@ -721,3 +721,58 @@ def test_an_object_costs_a_fixed_number_of_queries(
         response = ocpi_client.get(URL + path.format(uid=uid))
 
     assert response.status_code == 200
+
+
+# --- The list's row path renders what the model serializers render ------------------------
+
+
+def _list_and_model_renderings() -> tuple[bytes, bytes]:
+    from locations import selectors
+    from locations.serializers import location_data, location_dicts_from_rows
+    from versions.envelope import dumps
+
+    rows = list(selectors.location_rows())
+    from_rows = location_dicts_from_rows(rows, *selectors.location_page_children(rows))
+    from_models = [location_data(location) for location in selectors.location_list()]
+    return dumps(from_rows), dumps(from_models)
+
+
+def test_the_list_rows_render_byte_for_byte_what_location_data_renders(full_site, minimal_site):
+    services.location_create(
+        location=LocationFactory.build(
+            id="LOC-NULLS",
+            operator={"name": "Example Charging", "website": None},
+            owner={"name": "Null Street 1"},  # "null" in a text, no null member
+            charging_when_closed=True,
+        )
+    )
+    services.location_create(location=LocationFactory.build(id="LOC-NO-EVSES"))
+    create_site(id="LOC-MANY", evses=3, connectors_per_evse=2)
+    pin_last_updated(Location.objects.get(id="LOC-MANY"), PINNED + timedelta(milliseconds=7))
+
+    from_rows, from_models = _list_and_model_renderings()
+
+    assert from_rows == from_models
+    assert b'"id":"LOC-NULLS"' in from_rows
+    assert b'"operator":{"name":"Example Charging"},' in from_rows
+    assert b'"evses":[]' in from_rows
+
+
+def test_null_members_of_stored_sub_objects_are_left_out_of_the_list_too(ocpi_client, db):
+    location = LocationFactory.build(
+        id="LOC-NULLS", operator={"name": "Example Charging", "website": None}
+    )
+    services.location_create(location=location)
+
+    assert data_of(ocpi_client.get(URL))[0]["operator"] == {"name": "Example Charging"}
+
+
+def test_the_list_and_the_object_urls_render_the_same_locations(ocpi_client, full_site, db):
+    create_site(id="LOC-A", evses=2, connectors_per_evse=3)
+    services.location_create(location=LocationFactory.build(id="LOC-B"))
+
+    listed = data_of(ocpi_client.get(URL))
+
+    assert [loc["id"] for loc in listed] == ["LOC-FULL", "LOC-A", "LOC-B"]
+    for location in listed:
+        assert data_of(ocpi_client.get(f"{URL}/{location['id']}")) == location
