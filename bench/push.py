@@ -1,0 +1,191 @@
+"""Push benchmark: PostgreSQL, Redis, 2 Celery worker processes, one receiver on loopback.
+
+    .venv/bin/python bench/push.py [--concurrency 4] [--latency-changes 200] [--evses 500]
+
+Prints
+- save-to-receipt latency p50/p99 of single EVSE status changes (1 partner; target ≤100 ms /
+  ≤500 ms): from the commit of the save to the receiver having the PATCH,
+- deliveries per second with 3 partners (target ≥300/s): one bulk status change of
+  `--evses` EVSEs, from its commit to the last of the 3 × N PATCHes received,
+- how many messages 100 rapid status changes of one EVSE produced (target ≤3, the last one
+  carrying the final state).
+
+Uses database `bench_push` on 127.0.0.1 (dropped and recreated) and Redis db 6. Not part of
+`make test`. The receiver runs in this process (threads), so its own cost is included.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_URL = "postgres://postgres@127.0.0.1:5432/bench_push"
+BROKER = "redis://127.0.0.1:6379/6"
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "ocpi_site.settings",
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only",
+    "DATABASE_URL": DB_URL,
+    "CELERY_BROKER_URL": BROKER,
+    "OCPI_COUNTRY_CODE": "NL",
+    "OCPI_PARTY_ID": "EXA",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, default=4, help="pool size per worker")
+    parser.add_argument("--latency-changes", type=int, default=200)
+    parser.add_argument("--evses", type=int, default=500)
+    args = parser.parse_args()
+
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "bench_push"])
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "bench_push"], check=True)
+    python = str(ROOT / ".venv/bin/python")
+    subprocess.run(
+        [python, "manage.py", "migrate", "-v0", "--skip-checks"], cwd=ROOT, env=ENV, check=True
+    )
+    os.environ.update(ENV)
+
+    import django
+
+    django.setup()
+    from ocpi_site.celery import app
+
+    app.control.purge()
+    from locations import services
+    from locations.enums import Status
+    from locations.models import EVSE
+    from partners.models import InterfaceRole, PartnerEndpoint
+    from partners.services import partner_create
+    from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
+    from tests.pushers.receiver import PUSH_TOKEN, Receiver
+
+    class TimedReceiver(Receiver):
+        def _handle(self, request):
+            answer = super()._handle(request)
+            request.received_at = time.monotonic()
+            return answer
+
+    receiver = TimedReceiver().start()
+
+    def add_partner(name: str, party_id: str):
+        partner, _ = partner_create(name=name, country_code="DE", party_id=party_id)
+        partner.outgoing_token = PUSH_TOKEN
+        partner.save()
+        PartnerEndpoint.objects.create(
+            partner=partner,
+            identifier="locations",
+            role=InterfaceRole.RECEIVER,
+            url=receiver.locations_url,
+        )
+
+    def wait_for(condition, timeout=120):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise SystemExit("gave up waiting")
+            time.sleep(0.005)
+
+    celery = str(ROOT / ".venv/bin/celery")
+    workers = [
+        subprocess.Popen(
+            [celery, "-A", "ocpi_site", "worker", f"--concurrency={args.concurrency}"]
+            + ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+            + [f"--hostname=bench{i}@%h"],
+            cwd=ROOT,
+            env=ENV,
+            start_new_session=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        add_partner("bench-1", "BE1")
+        # 100 sites × 5 EVSEs; the first partner gets them pushed as Location PUTs.
+        sites = []
+        for _ in range(max(100, args.evses // 5)):
+            evses = [(EVSEFactory.build(), [ConnectorFactory.build()]) for _ in range(5)]
+            sites.append(services.location_create(location=LocationFactory.build(), evses=evses))
+        wait_for(lambda: len(receiver.pushes()) >= len(sites))
+        time.sleep(1)
+        all_evses = list(EVSE.objects.select_related("location").order_by("row_id"))
+
+        # 1. Latency, one partner, one change at a time.
+        latencies = []
+        for i in range(args.latency_changes):
+            evse = all_evses[i % len(all_evses)]
+            evse.status = Status.CHARGING if evse.status != Status.CHARGING else Status.AVAILABLE
+            before = len(receiver.requests)
+            services.evse_update(evse=evse)
+            saved_at = time.monotonic()
+            path = f"/{evse.location.id}/{evse.uid}"
+            wait_for(
+                lambda before=before, path=path: any(
+                    r.path.endswith(path) for r in receiver.requests[before:]
+                )
+            )
+            got = next(r for r in receiver.requests[before:] if r.path.endswith(path))
+            latencies.append((got.received_at - saved_at) * 1000)
+            time.sleep(0.01)
+        latencies.sort()
+        p50 = statistics.median(latencies)
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+
+        # 2. Throughput, three partners, one bulk change of N EVSEs.
+        add_partner("bench-2", "BE2")
+        add_partner("bench-3", "BE3")
+        from partners.models import Partner
+        from pushers import services as push
+
+        for partner in Partner.objects.exclude(name="bench-1"):
+            push.full_sync_start(partner_id=partner.pk)
+        wait_for(lambda: len(receiver.pushes()) >= len(sites) * 3 + args.latency_changes)
+        time.sleep(1)
+        targets = all_evses[: args.evses]
+        before = len(receiver.requests)
+        services.evses_set_status(evses=targets, status=Status.BLOCKED)
+        committed = time.monotonic()
+        expected = 3 * len(targets)
+        wait_for(lambda: len(receiver.requests) - before >= expected, timeout=600)
+        last = max(r.received_at for r in receiver.requests[before:])
+        per_second = expected / (last - committed)
+
+        # 3. Coalescing: 100 rapid changes of one EVSE, one partner listening on that URL.
+        evse = all_evses[-1]
+        path = f"/{evse.location.id}/{evse.uid}"
+        before = len(receiver.requests)
+        flips = [Status.CHARGING, Status.AVAILABLE, Status.BLOCKED, Status.RESERVED]
+        for i in range(100):
+            evse.status = flips[i % 4]
+            services.evse_update(evse=evse)
+        final = evse.status
+        time.sleep(3)
+        messages = [
+            r
+            for r in receiver.requests[before:]
+            if r.path.endswith(path) and r.headers.get("ocpi-to-party-id") == "BE1"
+        ]
+        last_body = messages[-1].body if messages else None
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, 15)
+        for worker in workers:
+            worker.wait(timeout=20)
+        receiver.stop()
+
+    print(f"latency save→receipt over {len(latencies)} changes: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"throughput, 3 partners: {expected} deliveries in {last - committed:.2f} s = "
+          f"{per_second:.0f}/s")  # fmt: skip
+    print(f"100 rapid changes of one EVSE → {len(messages)} messages to one partner; last "
+          f"status {last_body and last_body.get('status')} (final {final})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
