@@ -8,7 +8,7 @@ PORT ?= 8000
 export DEBUG ?= true
 export OCPI_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: help run test lint format check ci install clean
+.PHONY: help run test lint format check ci install clean browser-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,11 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(BIN)/.installed  ## create .venv and install the project
+
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download
+# needs the network, so it is not used.
+browser-deps:  ## install Chromium from apt for the browser tests (only when missing)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 # Local settings for `make run` and manage.py in this checkout: DEBUG on, a generated key.
 .env:
