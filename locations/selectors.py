@@ -22,7 +22,9 @@ use those indexes on PostgreSQL.
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import ExpressionWrapper, F, Prefetch, QuerySet, TextField
+from django.conf import settings
+from django.db import connection
+from django.db.models import ExpressionWrapper, F, Func, Prefetch, QuerySet, TextField
 from django.db.models.functions import Upper
 
 from .models import EVSE, Connector, Location
@@ -61,34 +63,72 @@ def _json_text(name: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(name), output_field=TextField())
 
 
-# Row layouts of the GET list: (name, JSON column?) in the order of the tuples.
+class _UtcText(Func):
+    """A DateTime column as naive UTC ISO text (`2024-03-01T10:00:00.123000`), which the
+    serializer formats once per distinct value: loading ~1,200 `timestamptz` values per
+    page through Django's Python-level psycopg loader cost more than the rest of the fetch.
+
+    PostgreSQL: `to_char` of the UTC time (independent of DateStyle and TimeZone). SQLite:
+    the stored text, which is naive UTC (`_datetime_column` checks the connection's zone).
+    Used for EVSEs and Connectors only: the Location page has an OFFSET, and PostgreSQL
+    evaluates the select list of the skipped rows too.
+    """
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra_context)
+
+
+def _datetime_column(name: str) -> Any:
+    """`_UtcText(name)` where the database gives UTC text reliably, else the column."""
+    if connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC"
+    ):
+        return _UtcText(name)
+    return name
+
+
+# Row layouts of the GET list: (name, kind) in the order of the tuples; kind "json" is a
+# JSON column read as its text (`_json_text`), "time" a DateTime column that may come as UTC
+# text (`_datetime_column`), "" a column as Django loads it.
 LOCATION_ROW = (
-    ("row_id", False), ("country_code", False), ("party_id", False), ("id", False),
-    ("publish", False), ("publish_allowed_to", True), ("name", False), ("address", False),
-    ("city", False), ("postal_code", False), ("state", False), ("country", False),
-    ("coordinates", True), ("related_locations", True), ("parking_type", False),
-    ("directions", True), ("operator", True), ("suboperator", True), ("owner", True),
-    ("facilities", True), ("time_zone", False), ("opening_times", True),
-    ("charging_when_closed", False), ("images", True), ("energy_mix", True),
-    ("last_updated", False),
+    ("row_id", ""), ("country_code", ""), ("party_id", ""), ("id", ""), ("publish", ""),
+    ("publish_allowed_to", "json"), ("name", ""), ("address", ""), ("city", ""),
+    ("postal_code", ""), ("state", ""), ("country", ""), ("coordinates", "json"),
+    ("related_locations", "json"), ("parking_type", ""), ("directions", "json"),
+    ("operator", "json"), ("suboperator", "json"), ("owner", "json"),
+    ("facilities", "json"), ("time_zone", ""), ("opening_times", "json"),
+    ("charging_when_closed", ""), ("images", "json"), ("energy_mix", "json"),
+    ("last_updated", ""),
 )  # fmt: skip
 EVSE_ROW = (
-    ("row_id", False), ("location_id", False), ("uid", False), ("evse_id", False),
-    ("status", False), ("status_schedule", True), ("capabilities", True),
-    ("floor_level", False), ("coordinates", True), ("physical_reference", False),
-    ("directions", True), ("parking_restrictions", True), ("images", True),
-    ("last_updated", False),
+    ("row_id", ""), ("location_id", ""), ("uid", ""), ("evse_id", ""), ("status", ""),
+    ("status_schedule", "json"), ("capabilities", "json"), ("floor_level", ""),
+    ("coordinates", "json"), ("physical_reference", ""), ("directions", "json"),
+    ("parking_restrictions", "json"), ("images", "json"), ("last_updated", "time"),
 )  # fmt: skip
 CONNECTOR_ROW = (
-    ("evse_id", False), ("id", False), ("standard", False), ("format", False),
-    ("power_type", False), ("max_voltage", False), ("max_amperage", False),
-    ("max_electric_power", False), ("tariff_ids", True), ("terms_and_conditions", False),
-    ("last_updated", False),
+    ("evse_id", ""), ("id", ""), ("standard", ""), ("format", ""), ("power_type", ""),
+    ("max_voltage", ""), ("max_amperage", ""), ("max_electric_power", ""),
+    ("tariff_ids", "json"), ("terms_and_conditions", ""), ("last_updated", "time"),
 )  # fmt: skip
 
 
 def _row_columns(layout) -> list[Any]:
-    return [_json_text(name) if is_json else name for name, is_json in layout]
+    columns: list[Any] = []
+    for name, kind in layout:
+        if kind == "json":
+            columns.append(_json_text(name))
+        elif kind == "time":
+            columns.append(_datetime_column(name))
+        else:
+            columns.append(name)
+    return columns
 
 
 def location_rows() -> QuerySet:
@@ -105,20 +145,23 @@ def location_page_children(
 ) -> tuple[list[tuple], list[tuple]]:
     """(`EVSE_ROW` tuples, `CONNECTOR_ROW` tuples) of these Locations, each in row_id order.
 
-    Two queries (none for an empty page, one when the page has no EVSEs). REMOVED EVSEs are
-    included, as in `location_list()`.
+    Two queries (none for an empty page, one when the page has no EVSEs), both filtered on
+    the page's Location row ids. REMOVED EVSEs are included, as in `location_list()`.
     """
     if not location_rows:
         return [], []
+    location_ids = [row[0] for row in location_rows]
     evses = list(
-        EVSE.objects.filter(location_id__in=[row[0] for row in location_rows])
+        EVSE.objects.filter(location_id__in=location_ids)
         .order_by("row_id")
         .values_list(*_row_columns(EVSE_ROW))
     )
     if not evses:
         return [], []
+    # On the Location ids (a join) rather than on the ~4× more EVSE ids: fewer parameters
+    # to build and send, and a faster plan on PostgreSQL.
     connectors = list(
-        Connector.objects.filter(evse_id__in=[row[0] for row in evses])
+        Connector.objects.filter(evse__location_id__in=location_ids)
         .order_by("row_id")
         .values_list(*_row_columns(CONNECTOR_ROW))
     )

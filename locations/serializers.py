@@ -30,7 +30,7 @@ Two ways in, one output:
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -177,14 +177,21 @@ def _put_stored_if(target: dict[str, Any], name: str, text: str | None) -> None:
     _put_if(target, name, _load_json(text))
 
 
-def _datetime_formatter() -> Callable[[datetime], str]:
-    """format_ocpi_datetime, computed once per distinct value (a page shares many)."""
-    formatted: dict[datetime, str] = {}
+def _datetime_formatter() -> Callable[[datetime | str], str]:
+    """format_ocpi_datetime, computed once per distinct value (a page shares many).
 
-    def format_once(value: datetime) -> str:
+    Takes a datetime, or naive UTC ISO text as `selectors._UtcText` reads it.
+    """
+    formatted: dict[datetime | str, str] = {}
+
+    def format_once(value: datetime | str) -> str:
         text = formatted.get(value)
         if text is None:
-            text = formatted[value] = format_ocpi_datetime(value)
+            if isinstance(value, str):
+                text = format_ocpi_datetime(datetime.fromisoformat(value).replace(tzinfo=UTC))
+            else:
+                text = format_ocpi_datetime(value)
+            formatted[value] = text
         return text
 
     return format_once
