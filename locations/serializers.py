@@ -152,6 +152,9 @@ def _load_json(text: str | None) -> Any:
             return text
 
 
+_MISSING = object()
+
+
 def _stored_object(text: str | None) -> Any:
     """A stored sub-object from its text, without its `null` members; the walk is skipped
     when the text has no `null` anywhere."""
@@ -161,20 +164,46 @@ def _stored_object(text: str | None) -> Any:
     return value
 
 
-def _put_stored_object_if(target: dict[str, Any], name: str, text: str | None) -> None:
-    """`_put_object_if` for a JSON column's text."""
-    if text is None or text == "[]":
-        return
-    value = _load_json(text)
-    if value:
-        target[name] = _without_nulls(value) if "null" in text else value
+_PutStored = Callable[[dict[str, Any], str, str | None], None]
 
 
-def _put_stored_if(target: dict[str, Any], name: str, text: str | None) -> None:
-    """`_put_if` for a JSON column's text (lists of strings: no null stripping)."""
-    if text is None or text == "[]":
-        return
-    _put_if(target, name, _load_json(text))
+def _stored_putters() -> tuple[_PutStored, _PutStored]:
+    """(`put_list`, `put_object`): `_put_if` / `_put_object_if` for JSON column texts.
+
+    Each distinct text is decoded (and stripped of nulls) once per page: pages repeat the
+    same capabilities, opening times, images, ... The decoded values are shared between
+    the dicts of the page, which are only ever dumped, never changed.
+    """
+    lists: dict[str, Any] = {}
+    objects: dict[str, Any] = {}
+
+    def put_list(target: dict[str, Any], name: str, text: str | None) -> None:
+        if text is None:
+            return
+        value = lists.get(text, _MISSING)
+        if value is _MISSING:
+            value = _load_json(text)
+            if value == "" or value == []:
+                value = None  # left out, as by `_put_if`
+            lists[text] = value
+        if value is not None:
+            target[name] = value
+
+    def put_object(target: dict[str, Any], name: str, text: str | None) -> None:
+        if text is None:
+            return
+        value = objects.get(text, _MISSING)
+        if value is _MISSING:
+            value = _load_json(text)
+            if not value:
+                value = None  # left out, as by `_put_object_if`
+            elif "null" in text:
+                value = _without_nulls(value)
+            objects[text] = value
+        if value is not None:
+            target[name] = value
+
+    return put_list, put_object
 
 
 def _datetime_formatter() -> Callable[[datetime | str], str]:
@@ -209,7 +238,8 @@ def location_dicts_from_rows(
     already OCPI DateTime strings (what `versions.envelope.dumps` would make of them).
     """
     fmt = _datetime_formatter()
-    put, put_list, put_object = _put_if, _put_stored_if, _put_stored_object_if
+    put = _put_if
+    put_list, put_object = _stored_putters()
 
     connectors_of: dict[int, list[dict[str, Any]]] = {}
     for (evse_row_id, cid, standard, plug_format, power_type, volts, amps, power, tariffs, terms,
