@@ -12,6 +12,7 @@ from versions.errors import (
     UnableToUseClientApi,
     UnsupportedVersion,
 )
+from versions.parsers import OcpiJSONParser
 
 from . import services
 from .credentials import our_credentials, parse_credentials
@@ -35,6 +36,7 @@ class CredentialsView(APIView):
     """Token A (pending partner) or token C (registered partner); 405 rules per method."""
 
     permission_classes = [IsRegisteredOrRegisteringPartner]
+    parser_classes = [OcpiJSONParser]
 
     def get(self, request):
         return OcpiResponse(our_credentials(self._token_in_header(request)))

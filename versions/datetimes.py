@@ -15,8 +15,9 @@ def parse_ocpi_datetime(value: str) -> datetime:
     """Parse an OCPI DateTime strictly; raise ValueError for anything else."""
     match = _DATETIME_RE.match(value)
     if match is None:
+        # At most 40 characters of the value: the message goes back to the client and into logs.
         raise ValueError(
-            f"{value!r} is not an OCPI DateTime (expected e.g. 2024-03-01T10:00:00Z, UTC only)"
+            f"{value[:40]!r} is not an OCPI DateTime (expected e.g. 2024-03-01T10:00:00Z, UTC only)"
         )
     fraction = (match["fraction"] or "").ljust(6, "0")
     parsed = datetime.strptime(f"{match['date']}T{match['time']}+0000", "%Y-%m-%dT%H:%M:%S%z")

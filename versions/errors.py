@@ -7,6 +7,7 @@ way the body is the envelope.
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 
@@ -81,6 +82,21 @@ def unauthorized_response(message: str = "Missing or unknown credentials token")
     return response
 
 
+def _suspicious_request_response(exc: SuspiciousOperation) -> OcpiResponse:
+    """HTTP 400 for a request Django refuses to read (body too big, too many parameters)."""
+    if isinstance(exc, RequestDataTooBig):
+        return OcpiResponse(
+            status_code=OcpiStatus.CLIENT_ERROR,
+            status_message="Request body too large",
+            http_status=400,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return InvalidParameters("Too many query parameters").to_response()
+    return OcpiResponse(
+        status_code=OcpiStatus.CLIENT_ERROR, status_message="Bad request", http_status=400
+    )
+
+
 def ocpi_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error leaves as an OCPI envelope."""
     if isinstance(exc, OcpiError):
@@ -105,6 +121,10 @@ def ocpi_exception_handler(exc, context):
         return OcpiResponse(
             status_code=OcpiStatus.CLIENT_ERROR, status_message=str(exc.detail), http_status=405
         )
+    if isinstance(exc, SuspiciousOperation):
+        # Django would answer its own HTML 400 page; we log as it does and answer an envelope.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error("%s", exc)
+        return _suspicious_request_response(exc)
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return ObjectNotFound("Unknown object").to_response()
     if isinstance(exc, drf_exceptions.ValidationError):
