@@ -776,3 +776,41 @@ def test_the_list_and_the_object_urls_render_the_same_locations(ocpi_client, ful
     assert [loc["id"] for loc in listed] == ["LOC-FULL", "LOC-A", "LOC-B"]
     for location in listed:
         assert data_of(ocpi_client.get(f"{URL}/{location['id']}")) == location
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-03-01T10:00:00.000000", "2024-03-01 10:00:00", "2024-03-01 10:00:00.123456"],
+)
+def test_utc_texts_of_the_list_format_like_datetimes(text):
+    from datetime import UTC, datetime
+
+    from locations.serializers import _datetime_formatter
+    from versions.datetimes import format_ocpi_datetime
+
+    as_datetime = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    fmt = _datetime_formatter()
+
+    assert fmt(text) == fmt(as_datetime) == format_ocpi_datetime(as_datetime)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (None, None),
+        ('{"a": [1, 2.5, "x"], "b": null}', {"a": [1, 2.5, "x"], "b": None}),
+        ("NaN", "NaN"),  # orjson refuses it; json.loads gives nan (checked below)
+        ("not json", "not json"),  # JSONField.from_db_value gives such text back as is
+    ],
+)
+def test_json_texts_of_the_list_decode_like_jsonfield(text, value):
+    import math
+
+    from locations.serializers import _load_json
+
+    loaded = _load_json(text)
+
+    if value == "NaN":
+        assert math.isnan(loaded)
+    else:
+        assert loaded == value
