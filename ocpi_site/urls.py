@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from ocpi_site import openapi  # noqa: F401 - declares the OCPI response schemas on the views
 from versions import views as version_views
-from versions.handlers import ocpi_aware_404, ocpi_aware_500
+from versions.handlers import ocpi_aware_400, ocpi_aware_404, ocpi_aware_500
 
 admin.site.site_header = "OCPI CPO administration"
 admin.site.site_title = "OCPI CPO"
@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("locations.urls")),
 ]
 
+handler400 = ocpi_aware_400
 handler404 = ocpi_aware_404
 handler500 = ocpi_aware_500

@@ -568,6 +568,28 @@ def test_an_unsafe_request_id_is_replaced_not_reflected(
     assert not response.cookies
 
 
+@pytest.mark.parametrize("endpoint", ALL_ENDPOINTS)
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "127.0.0.1\r\nX-Injected: 1", "a" * 1000],
+    ids=["foreign", "CR/LF", "1000"],
+)
+def test_a_host_header_we_do_not_serve_is_400_with_the_envelope(endpoints, partner, endpoint, host):
+    client = Client(HTTP_AUTHORIZATION=token_header(PARTNER_TOKEN))
+
+    response = call(client, endpoints[endpoint], HTTP_HOST=host)
+
+    assert "data" not in envelope_of(response, 400, 2000)
+    assert "X-Injected" not in response
+
+
+def test_a_host_header_we_do_not_serve_is_still_django_s_page_outside_ocpi(db):
+    response = Client().get("/admin/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_a_sane_request_id_is_echoed(ocpi_client):
     response = ocpi_client.get(VERSIONS, HTTP_X_REQUEST_ID="req-42", HTTP_X_CORRELATION_ID="c-7")
 

@@ -1,4 +1,4 @@
-"""Django's 404/500 handlers: OCPI envelope under /ocpi/, Django's pages elsewhere."""
+"""Django's 400/404/500 handlers: OCPI envelope under /ocpi/, Django's pages elsewhere."""
 
 from django.views import defaults
 
@@ -8,6 +8,15 @@ from .status import OcpiStatus
 
 def _is_ocpi(request) -> bool:
     return request.path_info.startswith("/ocpi/")
+
+
+def ocpi_aware_400(request, exception):
+    """A request Django refuses before any view (e.g. a Host not in ALLOWED_HOSTS)."""
+    if _is_ocpi(request):
+        return OcpiResponse(
+            status_code=OcpiStatus.CLIENT_ERROR, status_message="Bad request", http_status=400
+        )
+    return defaults.bad_request(request, exception)
 
 
 def ocpi_aware_404(request, exception):
