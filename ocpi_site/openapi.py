@@ -478,17 +478,19 @@ BAD_JSON = _error([2000], "The request body is not valid JSON.")
 UNSUPPORTED_MEDIA_TYPE = _error([2000], "The request body is not application/json.")
 
 _ID_HEADERS = [
+    # Any value is accepted (none is refused): one that is not 1-255 printable ASCII
+    # characters is replaced by a new UUID rather than echoed.
     OpenApiParameter(
         "X-Request-ID",
-        {"type": "string", "maxLength": 255},
+        {"type": "string"},
         OpenApiParameter.HEADER,
         description="Unique id of this request (transport.md §10). Echoed in the response; "
-        "a missing or unusable value (not 1-255 printable ASCII characters) is replaced by a "
-        "new UUID.",
+        "a missing or unusable value (not 1-255 printable ASCII characters, e.g. a UUID) is "
+        "replaced by a new UUID.",
     ),
     OpenApiParameter(
         "X-Correlation-ID",
-        {"type": "string", "maxLength": 255},
+        {"type": "string"},
         OpenApiParameter.HEADER,
         description="Correlation id of the exchange; echoed like X-Request-ID.",
     ),
@@ -518,18 +520,20 @@ _ID_HEADERS = [
     ),
 ]
 
+# An empty OCPI-from-* value counts as absent (versions.auth.check_routing_headers).
 _ROUTING_HEADERS = [
     OpenApiParameter(
         "OCPI-from-country-code",
-        {"type": "string", "pattern": COUNTRY_CODE_PATTERN, "maxLength": 2},
+        {"type": "string", "pattern": r"^([A-Za-z]{2})?$", "maxLength": 2},
         OpenApiParameter.HEADER,
         description="Routing header (transport.md §9): the requesting party's country code. "
         "Optional; sent with OCPI-from-party-id or not at all (one alone is 400/2001), and "
-        "must name one of the caller's CredentialsRoles (else 403/2000).",
+        "must name one of the caller's CredentialsRoles (else 403/2000). An empty value "
+        "counts as absent.",
     ),
     OpenApiParameter(
         "OCPI-from-party-id",
-        {"type": "string", "pattern": PARTY_ID_PATTERN, "maxLength": 3},
+        {"type": "string", "pattern": r"^([A-Za-z0-9]{3})?$", "maxLength": 3},
         OpenApiParameter.HEADER,
         description="Routing header: the requesting party's party id (with "
         "OCPI-from-country-code).",
@@ -576,17 +580,20 @@ _FUNCTIONAL_MODULE_ERRORS = {
     ),
 }
 
+# An empty date_from/date_to/offset/limit counts as absent (versions.filters, pagination).
+# Up to 6 fraction digits are accepted: 27 characters, a little over OCPI's string(25).
+_QUERY_DATETIME = {**DATETIME, "pattern": f"^({DATETIME_PATTERN[1:-1]})?$", "maxLength": 27}
 _PAGINATION_PARAMETERS = [
     OpenApiParameter(
         "date_from",
-        {**DATETIME, "example": "2024-03-01T00:00:00Z"},
+        {**_QUERY_DATETIME, "example": "2024-03-01T00:00:00Z"},
         OpenApiParameter.QUERY,
         description="Only Locations with last_updated >= date_from (inclusive). OCPI DateTime, "
-        "UTC, `Z` optional. Anything else is 400/2001.",
+        "UTC, `Z` optional. Anything else is 400/2001; an empty value counts as absent.",
     ),
     OpenApiParameter(
         "date_to",
-        {**DATETIME, "example": "2024-04-01T00:00:00Z"},
+        {**_QUERY_DATETIME, "example": "2024-04-01T00:00:00Z"},
         OpenApiParameter.QUERY,
         description="Only Locations with last_updated < date_to (exclusive).",
     ),

@@ -171,13 +171,15 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["versions.envelope.OcpiJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSONParser plus a 400 (not a 500) for absurdly nested JSON.
+    "DEFAULT_PARSER_CLASSES": ["versions.parsers.OcpiJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["versions.auth.OcpiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["versions.auth.IsRegisteredPartner"],
     "EXCEPTION_HANDLER": "versions.errors.ocpi_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "versions.envelope.OcpiMetadata",  # OPTIONS: an envelope too
 }
 
 # OpenAPI schema of the OCPI endpoints at /api/schema/, docs at /api/docs/ (docs/openapi.md).
@@ -224,6 +226,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Broadcast/control messages (worker pings) also go to files, not to ./control.
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     # Fail fast instead of blocking a web request when the broker is down: the outbox
@@ -271,6 +275,9 @@ PUSH_SWEEP_INTERVAL = env_int("PUSH_SWEEP_INTERVAL", 30)
 PUSH_SWEEP_GRACE = env_int("PUSH_SWEEP_GRACE", 30)
 # Finished deliveries and their attempts are kept this many days for the operator view.
 PUSH_KEEP_DAYS = env_int("PUSH_KEEP_DAYS", 14)
+# Throttle: an object sent to a partner less than this many seconds ago waits (collecting
+# further changes into one message) until the interval has passed; an idle one goes at once.
+PUSH_LANE_MIN_INTERVAL = float(env_str("PUSH_LANE_MIN_INTERVAL", "0.5"))
 
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
@@ -297,4 +304,5 @@ LOGGING = {
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root before collectstatic
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    (VAR_DIR / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    for _folder in ("processed", "control"):
+        (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)

@@ -195,3 +195,14 @@ def test_the_docs_page_is_served_without_credentials_from_local_assets():
     redoc = Client().get("/api/redoc/")
     assert redoc.status_code == 200
     assert finders.find("drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js")
+
+
+@pytest.mark.django_db
+def test_options_on_an_ocpi_endpoint_answers_the_envelope_with_the_allowed_methods(ocpi_client):
+    # Found by fuzzing: DRF's default OPTIONS answer was its own metadata document.
+    response = ocpi_client.options("/ocpi/2.2.1/credentials")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"status_code", "status_message", "timestamp"}
+    assert body["status_code"] == 1000
+    assert {"GET", "POST", "PUT", "DELETE"} <= set(response["Allow"].replace(" ", "").split(","))

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 from django.utils import timezone
+from rest_framework.metadata import BaseMetadata
 from rest_framework.renderers import BaseRenderer
 
 from .datetimes import format_ocpi_datetime
@@ -75,3 +76,13 @@ class OcpiJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         return dumps(data)
+
+
+class OcpiMetadata(BaseMetadata):
+    """OPTIONS: the envelope without data (the Allow header names the methods).
+
+    DRF's default answer is its own metadata document, which is not an OCPI envelope.
+    """
+
+    def determine_metadata(self, request, view) -> dict[str, Any]:
+        return envelope()
