@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -57,6 +58,7 @@ class PartnerRoleInline(admin.TabularInline):
 class PartnerEndpointInline(admin.TabularInline):
     model = PartnerEndpoint
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class IssuedTokenInline(admin.TabularInline):
@@ -75,6 +77,8 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ["name", "state", "party_list", "version", "live_tokens", "registered_at"]
     list_filter = ["state", "roles__role"]
     search_fields = ["name", "roles__party_id", "roles__country_code"]
+    # A URL typed without a scheme means https (Django 6.0's default, adopted now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["created_at", "updated_at", "registered_at", "unregistered_at"]
     fieldsets = [
         (None, {"fields": ["name", "state"]}),

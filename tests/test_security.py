@@ -928,14 +928,6 @@ def _partner_add_form(client: Client) -> dict[str, str]:
     }
 
 
-# Django 5.2 warns, on the Partner form's URLField, about its 6.0 default scheme; the warning
-# is not what these tests are about (the suite turns warnings into errors).
-_django60_url_warning = pytest.mark.filterwarnings(
-    "ignore:The default scheme will be changed:django.utils.deprecation.RemovedInDjango60Warning"
-)
-
-
-@_django60_url_warning
 def test_an_admin_post_without_the_csrf_token_is_403_and_saves_nothing(staff):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
@@ -949,7 +941,6 @@ def test_an_admin_post_without_the_csrf_token_is_403_and_saves_nothing(staff):
     assert not Partner.objects.filter(name="Added in the admin").exists()
 
 
-@_django60_url_warning
 def test_an_admin_post_with_a_wrong_csrf_token_is_403(staff):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
@@ -960,7 +951,6 @@ def test_an_admin_post_with_a_wrong_csrf_token_is_403(staff):
     assert not Partner.objects.filter(name="Added in the admin").exists()
 
 
-@_django60_url_warning
 def test_an_admin_post_with_the_csrf_token_is_accepted(staff):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
