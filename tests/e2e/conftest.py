@@ -116,9 +116,11 @@ def operator(transactional_db):
 
 
 @pytest.fixture
-def chromium():
+def chromium(transactional_db):
     """Playwright with Debian's Chromium, started per test: its sync API keeps an asyncio
-    loop running in this thread while it is open, which must not leak into other tests."""
+    loop running in this thread while it is open, which must not leak into other tests.
+    (After the database fixture, so that the test database is set up and flushed outside
+    that loop.)"""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
@@ -127,9 +129,14 @@ def chromium():
         )
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop in this thread, so Django would refuse ORM
-    # calls from the test ("You cannot call this from an async context"). The calls are
-    # plain synchronous ones of this thread, the loop only talks to the browser: allow them.
+    # Playwright's sync API keeps an asyncio loop running in this thread while it is open:
+    # - Django would refuse ORM calls from the test ("You cannot call this from an async
+    #   context"); they are plain synchronous calls of this thread, the loop only talks to
+    #   the browser, so they are allowed;
+    # - Django's connections are then kept per context (asgiref's Local), not per thread: the
+    #   test's queries use connections of their own, which are closed here, while the loop
+    #   still runs (else PostgreSQL refuses to drop the test database: "being accessed by
+    #   other users").
     old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -137,8 +144,11 @@ def chromium():
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            yield browser
-            browser.close()
+            try:
+                yield browser
+            finally:
+                connections.close_all()
+                browser.close()
     finally:
         if old is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
