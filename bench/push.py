@@ -1,6 +1,7 @@
 """Push benchmark: PostgreSQL, Redis, 2 Celery worker processes, one receiver on loopback.
 
     .venv/bin/python bench/push.py [--concurrency 4] [--latency-changes 200] [--evses 500]
+                                   [--port 0] [--http10]
 
 Prints
 - save-to-receipt latency p50/p99 of single EVSE status changes (1 partner; target ≤100 ms /
@@ -10,8 +11,11 @@ Prints
 - how many messages 100 rapid status changes of one EVSE produced (target ≤3, the last one
   carrying the final state).
 
-Uses database `bench_push` on 127.0.0.1 (dropped and recreated) and Redis db 6. Not part of
-`make test`. The receiver runs in this process (threads), so its own cost is included.
+Uses database `bench_push` on 127.0.0.1 (dropped and recreated) and Redis db 7. Not part of
+`make test`. The receiver runs in this process (threads), so its own cost is included; it
+keeps connections open (HTTP/1.1) unless `--http10` (a new connection per message). `--port`
+picks its port (0: any free one). The workers use the default PUSH_LANE_MIN_INTERVAL unless
+it is set in the environment.
 """
 
 import argparse
@@ -25,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_URL = "postgres://postgres@127.0.0.1:5432/bench_push"
-BROKER = "redis://127.0.0.1:6379/6"
+BROKER = "redis://127.0.0.1:6379/7"
 ENV = {
     **os.environ,
     "DJANGO_SETTINGS_MODULE": "ocpi_site.settings",
@@ -44,6 +48,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="pool size per worker")
     parser.add_argument("--latency-changes", type=int, default=200)
     parser.add_argument("--evses", type=int, default=500)
+    parser.add_argument("--port", type=int, default=0, help="receiver port (0: any)")
+    parser.add_argument("--http10", action="store_true", help="receiver closes connections")
     args = parser.parse_args()
 
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "bench_push"])
@@ -74,7 +80,10 @@ def main() -> None:
             request.received_at = time.monotonic()
             return answer
 
-    receiver = TimedReceiver().start()
+    TimedReceiver.protocol_version = "HTTP/1.0" if args.http10 else "HTTP/1.1"
+    receiver = TimedReceiver()
+    receiver._port = args.port or None
+    receiver.start()
 
     def add_partner(name: str, party_id: str):
         partner, _ = partner_create(name=name, country_code="DE", party_id=party_id)
@@ -162,9 +171,11 @@ def main() -> None:
         path = f"/{evse.location.id}/{evse.uid}"
         before = len(receiver.requests)
         flips = [Status.CHARGING, Status.AVAILABLE, Status.BLOCKED, Status.RESERVED]
+        flips_started = time.monotonic()
         for i in range(100):
             evse.status = flips[i % 4]
             services.evse_update(evse=evse)
+        flips_took = time.monotonic() - flips_started
         final = evse.status
         time.sleep(3)
         messages = [
@@ -183,8 +194,9 @@ def main() -> None:
     print(f"latency save→receipt over {len(latencies)} changes: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"throughput, 3 partners: {expected} deliveries in {last - committed:.2f} s = "
           f"{per_second:.0f}/s")  # fmt: skip
-    print(f"100 rapid changes of one EVSE → {len(messages)} messages to one partner; last "
-          f"status {last_body and last_body.get('status')} (final {final})")  # fmt: skip
+    print(f"100 rapid changes of one EVSE (saved in {flips_took:.2f} s) → {len(messages)} "
+          f"messages to one partner; last status {last_body and last_body.get('status')} "
+          f"(final {final})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -95,6 +95,14 @@ class Lane(models.Model):
     # `retry_at`, so a partner that is down gets one attempt per lane per backoff step.
     retry_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Transient failures in a row.")
+    # Throttle (PUSH_LANE_MIN_INTERVAL): when each object of this lane was last sent, as
+    # {object_key: epoch seconds}, pruned to the last interval; written only by the lease
+    # holder. A Delivery whose object was sent less than the interval ago waits (and so does
+    # the rest of the lane behind it), collecting further changes.
+    sent_at = models.JSONField(default=dict, blank=True)
+    # When the throttle's deferred send is due: a `send_lane` task was queued for that moment
+    # (countdown). If that task is lost, the sweeper finds the lane's open Deliveries.
+    next_send_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

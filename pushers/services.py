@@ -17,15 +17,16 @@ Flow (docs/push.md has the why):
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Case, F, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.utils import timezone
 
 from locations.models import EVSE, Connector, Location
@@ -134,116 +135,216 @@ def push_state(partner_id: int) -> PartnerPushState:
 
 # --- Fan-out and coalescing ------------------------------------------------------------------
 
+# Change records one fan-out task claims at most: its own, then any others not fanned out
+# yet, so that a burst of saves is merged by a few task runs instead of one run per save.
+FAN_OUT_BATCH = 500
 
-class _Lanes:
-    """Lane rows by (partner, location), created on first use."""
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[int, int], Lane] = {}
+@dataclass
+class Change:
+    """One change to fold into a partner's pending Deliveries."""
 
-    def get(self, partner_id: int, location_id: int) -> Lane:
-        key = (partner_id, location_id)
-        if key not in self._cache:
-            self._cache[key], _ = Lane.objects.get_or_create(
-                partner_id=partner_id, location_id=location_id
+    level: str
+    method: str
+    fields: list[str]
+    location_id: int
+    evse_id: int | None
+    connector_id: int | None
+    changed_at: datetime
+    full_sync: FullSync | None = None
+
+
+def _lock_lanes(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Lane]:
+    """Lane rows of these (partner, Location) pairs, created if missing, locked for the
+    transaction (in primary key order), so that fan-outs of the same lanes run one after the
+    other and each sees the pending Deliveries the other committed."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    partner_ids = sorted({p for p, _ in wanted})
+    location_ids = sorted({loc for _, loc in wanted})
+    lanes = Lane.objects.filter(partner_id__in=partner_ids, location_id__in=location_ids)
+    existing = set(lanes.values_list("partner_id", "location_id"))
+    missing = sorted(wanted - existing)
+    if missing:
+        Lane.objects.bulk_create(
+            [Lane(partner_id=p, location_id=loc) for p, loc in missing], ignore_conflicts=True
+        )
+    found = {
+        (lane.partner_id, lane.location_id): lane
+        for lane in lanes.select_for_update().order_by("pk")
+    }
+    return {pair: found[pair] for pair in wanted}
+
+
+class _Merger:
+    """The pending Deliveries of some locked lanes, loaded with one query; changes are folded
+    in memory and written back with a few bulk statements (`save`)."""
+
+    def __init__(self, lanes: Iterable[Lane]) -> None:
+        self.lanes = {lane.pk: lane for lane in lanes}
+        self.pending: dict[int, dict[str, Delivery]] = {pk: {} for pk in self.lanes}
+        for delivery in Delivery.objects.select_for_update().filter(
+            lane_id__in=list(self.lanes), status=Status.PENDING
+        ):
+            self.pending[delivery.lane_id][delivery.object_key] = delivery
+        self.changed: dict[int, Delivery] = {}
+        self.superseded: dict[str, list[int]] = {}
+
+    def merge(self, lane: Lane, change: Change) -> bool:
+        """Fold one change into the lane's pending Deliveries; False if already covered.
+
+        - A change under a Location (or EVSE) that has a pending PUT is covered by that PUT,
+          whose body is built at send time.
+        - Otherwise it merges into the pending Delivery of the same object: PATCH fields add
+          up, a PUT replaces a PATCH.
+        - A PUT of a Location (EVSE) makes pending changes of its EVSEs/Connectors
+          (Connectors) superfluous: they are marked superseded.
+        """
+        pending = self.pending[lane.pk]
+        level, method = change.level, change.method
+        key = object_key(
+            level,
+            location_id=change.location_id,
+            evse_id=change.evse_id,
+            connector_id=change.connector_id,
+        )
+        covering = []
+        if level != Level.LOCATION:
+            covering.append(f"L:{change.location_id}")
+        if level == Level.CONNECTOR:
+            covering.append(f"E:{change.evse_id}")
+        for covering_key in covering:
+            parent = pending.get(covering_key)
+            if parent is not None and parent.method == Method.PUT:
+                return False
+
+        existing = pending.get(key)
+        if existing is None:
+            pending[key] = Delivery(
+                partner_id=lane.partner_id,
+                lane=lane,
+                level=level,
+                method=method,
+                fields=[] if method == Method.PUT else list(change.fields),
+                object_key=key,
+                location_id=change.location_id,
+                evse_id=change.evse_id,
+                connector_id=change.connector_id,
+                full_sync=change.full_sync,
+                queued_at=change.changed_at,
             )
-        return self._cache[key]
+        else:
+            if method == Method.PUT:
+                existing.method, existing.fields = Method.PUT, []
+            elif existing.method == Method.PATCH:
+                existing.fields = existing.fields + [
+                    f for f in change.fields if f not in existing.fields
+                ]
+            existing.changes += 1
+            existing.full_sync = change.full_sync or existing.full_sync
+            existing.queued_at = max(existing.queued_at, change.changed_at)
+            if existing.pk is not None:
+                self.changed[existing.pk] = existing
+
+        if method == Method.PUT and level != Level.CONNECTOR:
+            for other_key, other in list(pending.items()):
+                if other_key == key:
+                    continue
+                if level == Level.EVSE and not (
+                    other.level == Level.CONNECTOR and other.evse_id == change.evse_id
+                ):
+                    continue
+                del pending[other_key]
+                if other.pk is not None:
+                    self.changed.pop(other.pk, None)
+                    self.superseded.setdefault(f"Covered by the PUT of {key}.", []).append(other.pk)
+        return True
+
+    def save(self) -> None:
+        now = _now()
+        for error, pks in self.superseded.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                status=Status.SUPERSEDED, finished_at=now, last_error=error
+            )
+        if self.changed:
+            Delivery.objects.bulk_update(
+                list(self.changed.values()),
+                ["method", "fields", "changes", "full_sync", "queued_at"],
+            )
+        new = [d for lane in self.pending.values() for d in lane.values() if d.pk is None]
+        if new:
+            Delivery.objects.bulk_create(new)
 
 
-def _merge(
-    *,
-    lane: Lane,
-    level: str,
-    method: str,
-    fields: Iterable[str],
-    location_id: int,
-    evse_id: int | None,
-    connector_id: int | None,
-    changed_at: datetime | None = None,
-    full_sync: FullSync | None = None,
-) -> bool:
-    """Fold one change into the partner's pending Deliveries; False if already covered.
+def _merge_changes(items: Iterable[tuple[int, Change]]) -> list[Lane]:
+    """Fold (partner id, change) pairs into the pending Deliveries; returns the lanes touched.
+    Must run inside a transaction (the lanes stay locked until it ends)."""
+    items = list(items)
+    lanes = _lock_lanes((partner_id, change.location_id) for partner_id, change in items)
+    merger = _Merger(lanes.values())
+    touched: dict[int, Lane] = {}
+    for partner_id, change in items:
+        lane = lanes[(partner_id, change.location_id)]
+        merger.merge(lane, change)
+        touched[lane.pk] = lane
+    merger.save()
+    return list(touched.values())
 
-    - A change under a Location (or EVSE) that has a pending PUT is covered by that PUT,
-      whose body is built at send time.
-    - Otherwise it merges into the pending Delivery of the same object: PATCH fields add up,
-      a PUT replaces a PATCH.
-    - A PUT of a Location (EVSE) makes pending changes of its EVSEs/Connectors (Connectors)
-      superfluous: they are marked superseded.
-    """
-    pending = Delivery.objects.filter(lane=lane, status=Status.PENDING)
-    key = object_key(level, location_id=location_id, evse_id=evse_id, connector_id=connector_id)
-    covering = []
-    if level != Level.LOCATION:
-        covering.append(f"L:{location_id}")
-    if level == Level.CONNECTOR:
-        covering.append(f"E:{evse_id}")
-    if covering and pending.filter(object_key__in=covering, method=Method.PUT).exists():
-        return False
 
-    changed_at = changed_at or _now()
-    existing = pending.select_for_update().filter(object_key=key).first()
-    if existing is None:
-        Delivery.objects.create(
-            partner_id=lane.partner_id,
-            lane=lane,
-            level=level,
-            method=method,
-            fields=[] if method == Method.PUT else list(fields),
-            object_key=key,
-            location_id=location_id,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            full_sync=full_sync,
-            queued_at=changed_at,
+def _merge(*, lane: Lane, full_sync: FullSync | None = None, **change: Any) -> bool:
+    """Fold one change into one lane (see `_Merger.merge`)."""
+    with transaction.atomic():
+        (locked,) = _lock_lanes([(lane.partner_id, lane.location_id)]).values()
+        merger = _Merger([locked])
+        merged = merger.merge(
+            locked,
+            Change(
+                changed_at=change.pop("changed_at", None) or _now(), full_sync=full_sync, **change
+            ),
         )
-    else:
-        if method == Method.PUT:
-            existing.method, existing.fields = Method.PUT, []
-        elif existing.method == Method.PATCH:
-            existing.fields = existing.fields + [f for f in fields if f not in existing.fields]
-        existing.changes += 1
-        existing.full_sync = full_sync or existing.full_sync
-        existing.queued_at = max(existing.queued_at, changed_at)
-        existing.save(update_fields=["method", "fields", "changes", "full_sync", "queued_at"])
-
-    if method == Method.PUT and level != Level.CONNECTOR:
-        children = pending.exclude(object_key=key)
-        if level == Level.EVSE:
-            children = children.filter(level=Level.CONNECTOR, evse_id=evse_id)
-        children.update(
-            status=Status.SUPERSEDED,
-            finished_at=_now(),
-            last_error=f"Covered by the PUT of {key}.",
-        )
-    return True
+        merger.save()
+    return merged
 
 
-def fan_out_changes(change_ids: Iterable[int]) -> list[int]:
+def _lanes_to_wake(lanes: Iterable[Lane]) -> list[int]:
+    """Lanes worth a `send_lane` task now: not those waiting for a deferred send already
+    queued (throttle) or for the retry of a transient failure (that task sends them)."""
+    now = _now()
+    return [
+        lane.pk
+        for lane in lanes
+        if not (lane.next_send_at is not None and lane.next_send_at > now)
+        and not (lane.retry_at is not None and lane.retry_at > now)
+    ]
+
+
+def fan_out_changes(change_ids: Iterable[int], *, batch: int = FAN_OUT_BATCH) -> list[int]:
     """Turn change records into Deliveries; returns the lanes to send (queued on commit).
 
-    Idempotent: a record is fanned out once (claimed with its `fanned_out_at` in the same
-    transaction; PostgreSQL skips rows another worker is fanning out right now).
+    Claims the given records and, in the same run, up to `batch` others not fanned out yet
+    (a burst of saves is merged by few runs; the tasks of records already claimed find
+    nothing to do). Idempotent: a record is fanned out once (claimed with its
+    `fanned_out_at` in the same transaction; PostgreSQL skips rows another worker is fanning
+    out right now).
     """
+    ids = list(change_ids)
     with transaction.atomic():
-        records = list(
-            ChangeRecord.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(change_ids), fanned_out_at__isnull=True)
-            .order_by("id")
+        claimable = ChangeRecord.objects.select_for_update(skip_locked=True).filter(
+            fanned_out_at__isnull=True
         )
+        records = list(claimable.filter(pk__in=ids).order_by("id")[:batch])
         if not records:
-            return []
+            return []  # done by another run already (or being done right now)
+        if len(records) < batch:
+            records += list(claimable.exclude(pk__in=ids).order_by("id")[: batch - len(records)])
+            records.sort(key=lambda r: r.pk)
         ChangeRecord.objects.filter(pk__in=[r.pk for r in records]).update(fanned_out_at=_now())
         partner_ids = push_partner_ids()
-        lanes = _Lanes()
-        touched: dict[int, None] = {}
-        for record in records:
-            if record.level == Level.CONNECTOR and record.connector_id is None:
-                continue  # deleted since; its deletion was recorded as a PUT of the EVSE
-            for partner_id in partner_ids:
-                lane = lanes.get(partner_id, record.location_id)
-                _merge(
-                    lane=lane,
+        items = [
+            (
+                partner_id,
+                Change(
                     level=record.level,
                     method=record.method,
                     fields=record.fields,
@@ -251,10 +352,17 @@ def fan_out_changes(change_ids: Iterable[int]) -> list[int]:
                     evse_id=record.evse_id,
                     connector_id=record.connector_id,
                     changed_at=record.last_updated,
-                )
-                touched[lane.pk] = None
-        lane_ids = list(touched)
-        transaction.on_commit(lambda: enqueue_lanes(lane_ids))
+                ),
+            )
+            for record in records
+            # A Connector deleted since: its deletion was recorded as a PUT of the EVSE.
+            if not (record.level == Level.CONNECTOR and record.connector_id is None)
+            for partner_id in partner_ids
+        ]
+        lanes = _merge_changes(items)
+        lane_ids = [lane.pk for lane in lanes]
+        wake = _lanes_to_wake(lanes)
+        transaction.on_commit(lambda: enqueue_lanes(wake))
     return lane_ids
 
 
@@ -315,6 +423,84 @@ def build_message(delivery: Delivery) -> Message | None:
     return Message(Method.PUT, segments, data)
 
 
+def build_messages(location_id: int, deliveries: list[Delivery]) -> dict[int, Message | None]:
+    """`build_message` for several Deliveries of one Location, from one read of the current
+    state: the whole tree (3 queries) when a PUT or a Connector is among them, else the
+    EVSEs named (1 query) and/or the Location's columns (1 query)."""
+    out: dict[int, Message | None] = {}
+    evses: dict[int, EVSE] = {}
+    connectors: dict[int, tuple[Connector, EVSE]] | None = None
+    location: Location | None = None
+    if any(d.method == Method.PUT or d.level == Level.CONNECTOR for d in deliveries):
+        location = (
+            Location.objects.prefetch_related(
+                Prefetch(
+                    "evses",
+                    queryset=EVSE.objects.order_by("row_id").prefetch_related(
+                        Prefetch("connectors", queryset=Connector.objects.order_by("row_id"))
+                    ),
+                )
+            )
+            .filter(pk=location_id)
+            .first()
+        )
+        if location is not None:
+            evses = {evse.pk: evse for evse in location.evses.all()}
+            connectors = {c.pk: (c, e) for e in evses.values() for c in e.connectors.all()}
+    else:
+        evse_ids = [d.evse_id for d in deliveries if d.level == Level.EVSE]
+        if evse_ids:
+            rows = EVSE.objects.select_related("location").filter(pk__in=evse_ids)
+            evses = {e.pk: e for e in rows}
+        if any(d.level == Level.LOCATION for d in deliveries):
+            location = (
+                Location.objects.prefetch_related(Prefetch("evses", queryset=EVSE.objects.none()))
+                .filter(pk=location_id)
+                .first()
+            )
+        elif evses:
+            location = next(iter(evses.values())).location
+    for delivery in deliveries:
+        if location is None:
+            out[delivery.pk] = None
+            continue
+        try:
+            out[delivery.pk] = _message_from(delivery, location, evses, connectors)
+        except (KeyError, Location.DoesNotExist, EVSE.DoesNotExist, Connector.DoesNotExist):
+            out[delivery.pk] = None
+    return out
+
+
+def _message_from(delivery, location, evses, connectors) -> Message | None:
+    method, level, fields = delivery.method, delivery.level, delivery.fields
+    segments = [location.country_code, location.party_id, location.id]
+    tree = connectors is not None
+    if level == Level.LOCATION:
+        data = location_data(location)
+    elif level == Level.EVSE:
+        evse = evses[delivery.evse_id]
+        put = method == Method.PUT
+        data = evse_data(evse, connectors=list(evse.connectors.all()) if put else [])
+        segments.append(evse.uid)
+    else:
+        if delivery.connector_id is None or connectors is None:
+            return None
+        connector, evse = connectors[delivery.connector_id]
+        data = connector_data(connector)
+        segments += [evse.uid, connector.id]
+    if method == Method.PATCH:
+        if all(name in data for name in fields):
+            body = {name: data[name] for name in fields}
+            body["last_updated"] = data["last_updated"]
+            return Message(Method.PATCH, segments, body)
+        # A PATCH cannot clear a field (locations.md §4.2): an emptied field needs a PUT.
+        if level != Level.CONNECTOR and not tree:
+            return build_message(delivery)  # needs what was not read (EVSEs, Connectors)
+        if level == Level.EVSE:
+            data = evse_data(evse, connectors=list(evse.connectors.all()))
+    return Message(Method.PUT, segments, data)
+
+
 @dataclass
 class LaneResult:
     sent: int = 0
@@ -322,6 +508,10 @@ class LaneResult:
     # transiently (only that run schedules the retry, so retries do not multiply).
     retry_in: float | None = None
     outcomes: list[str] = field(default_factory=list)
+
+
+# Deliveries of one lane marked as sending and sent back-to-back in one round.
+LANE_BATCH = 50
 
 
 def _claim_lane(lane_id: int) -> str | None:
@@ -346,19 +536,56 @@ def _release_lane(lane_id: int, token: str) -> None:
     Lane.objects.filter(pk=lane_id, claim_token=token).update(busy_until=None, claim_token="")
 
 
-def _head(lane_id: int) -> Delivery | None:
+def _has_due_work(lane_id: int) -> bool:
     return (
         Delivery.objects.filter(lane_id=lane_id, status__in=OPEN)
-        .order_by("queued_at", "id")
-        .first()
+        .filter(Q(lane__retry_at__isnull=True) | Q(lane__retry_at__lte=_now()))
+        .exists()
     )
 
 
-def _lane_is_due(lane_id: int, now: datetime) -> bool:
+def _load_lane(lane_id: int) -> Lane:
+    """The lane with what sending needs about its partner, in one query: the partner row,
+    `receiver_url` (its Locations RECEIVER endpoint), `paused`, and `to_country`/`to_party`
+    (its eMSP role when it has one, else its first role)."""
+    partner = OuterRef("partner_id")
+    endpoints = PartnerEndpoint.objects.filter(
+        partner_id=partner, identifier=LOCATIONS_MODULE, role=InterfaceRole.RECEIVER
+    ).order_by("pk")
+    roles = PartnerRole.objects.filter(partner_id=partner).order_by(
+        Case(When(role=Role.EMSP, then=Value(0)), default=Value(1)), "pk"
+    )
     return (
-        Lane.objects.filter(pk=lane_id)
-        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-        .exists()
+        Lane.objects.select_related("partner")
+        .annotate(
+            receiver_url=Subquery(endpoints.values("url")[:1]),
+            paused=Subquery(
+                PartnerPushState.objects.filter(partner_id=partner).values("push_paused")[:1]
+            ),
+            to_country=Subquery(roles.values("country_code")[:1]),
+            to_party=Subquery(roles.values("party_id")[:1]),
+        )
+        .get(pk=lane_id)
+    )
+
+
+def _lane_target(lane: Lane) -> Target | None:
+    partner = lane.partner
+    if partner.state != Partner.State.REGISTERED or lane.receiver_url is None:
+        return None
+    routing = {
+        "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
+        "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+    }
+    if lane.to_country is not None:
+        routing["OCPI-to-country-code"] = lane.to_country
+        routing["OCPI-to-party-id"] = lane.to_party
+    return Target(
+        partner_id=partner.pk,
+        receiver_url=lane.receiver_url,
+        token=partner.outgoing_token,
+        base64_token=partner.outgoing_token_base64,
+        routing=routing,
     )
 
 
@@ -378,67 +605,131 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
             stop = _drain(lane_id, token, result, max_messages)
         finally:
             _release_lane(lane_id, token)
-        if stop or _head(lane_id) is None or not _lane_is_due(lane_id, _now()):
+        if stop or not _has_due_work(lane_id):
             return result
     enqueue_lanes([lane_id])  # more to do: give other lanes a turn first
     return result
 
 
+def _throttle(lane: Lane, deliveries: list[Delivery], now: datetime):
+    """The leading Deliveries that may go now, and when the next one may (epoch seconds) if
+    its object was sent less than PUSH_LANE_MIN_INTERVAL ago. The lane keeps its order: what
+    queues behind a waiting Delivery waits too."""
+    interval = settings.PUSH_LANE_MIN_INTERVAL
+    sent_at = lane.sent_at or {}
+    t = now.timestamp()
+    for i, delivery in enumerate(deliveries):
+        last = sent_at.get(delivery.object_key)
+        if interval > 0 and last is not None and t - last < interval:
+            return deliveries[:i], last + interval
+    return deliveries, None
+
+
+def _defer(lane: Lane, due: float, now: datetime) -> None:
+    """Queue the lane's deferred send (the throttle's trailing edge) for `due`, once: the
+    moment is stored on the lane, and a task already queued for it (or earlier) is enough."""
+    due_at = datetime.fromtimestamp(due, tz=UTC)
+    if lane.next_send_at is not None and now < lane.next_send_at <= due_at:
+        return
+    Lane.objects.filter(pk=lane.pk).update(next_send_at=due_at)
+    lane.next_send_at = due_at
+    enqueue_lanes([lane.pk], countdown=max(0.0, due - now.timestamp()))
+
+
+@dataclass
+class _Sent:
+    delivery: Delivery
+    message: Message | None
+    url: str = ""
+    started: datetime | None = None
+    outcome: str = DeliveryAttempt.Outcome.SUCCESS
+    error: str = ""
+    result: OcpiResult | None = None
+
+
 def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> bool:
-    """Send due heads until the lane is empty or waits; True means do not look again."""
-    lane = Lane.objects.get(pk=lane_id)
-    state = PartnerPushState.objects.filter(partner_id=lane.partner_id).first()
-    if state is not None and state.push_paused:
+    """Send due Deliveries in rounds of up to LANE_BATCH, until the lane is empty or waits;
+    True means do not look again (paused, backing off, throttled, or the lease is lost)."""
+    leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
+    call_max = settings.OCPI_HTTP_CONNECT_TIMEOUT + settings.OCPI_HTTP_READ_TIMEOUT + 1
+    lane = _load_lane(lane_id)
+    if lane.paused:
         return True
-    if lane.retry_at is not None and lane.retry_at > _now():
-        return False  # backing off after a transient failure
-    target = push_target(lane.partner_id)
+    target = _lane_target(lane)
     while result.sent < max_messages:
-        head = _head(lane_id)
-        if head is None:
-            return False
         now = _now()
+        if lane.retry_at is not None and lane.retry_at > now:
+            return False  # backing off after a transient failure
+        deliveries = list(
+            Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by("queued_at", "id")[
+                : min(LANE_BATCH, max_messages - result.sent)
+            ]
+        )
+        if not deliveries:
+            return False
         if target is None:
-            _finish(head, Status.FAILED, "The partner is not registered or has no Locations "
-                    "RECEIVER endpoint any more.")  # fmt: skip
+            Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+                status=Status.FAILED,
+                finished_at=now,
+                last_error="The partner is not registered or has no Locations RECEIVER "
+                "endpoint any more.",
+            )
             continue
-        if head.status == Status.SENDING:
-            # We hold the lane, so this was left by a worker that died mid-send.
-            _back_to_pending(head, next_attempt_at=None)
+        stale = [d for d in deliveries if d.status == Status.SENDING]
+        if stale:
+            # We hold the lane, so these were left by a worker that died mid-send.
+            for delivery in stale:
+                _back_to_pending(delivery, next_attempt_at=None)
             continue
-        if not _renew_lane(lane_id, token):
-            return True  # our lease ran out and another worker took the lane
-        if not Delivery.objects.filter(pk=head.pk, status=Status.PENDING).update(
+        due, next_at = _throttle(lane, deliveries, now)
+        if not due:
+            _defer(lane, next_at, now)
+            return True
+        ids = [d.pk for d in due]
+        Delivery.objects.filter(pk__in=ids, status=Status.PENDING).update(
             status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now
-        ):
-            continue
-        head.refresh_from_db()
-        outcome = _send(head, target)
-        result.sent += 1
-        result.outcomes.append(outcome)
-        if outcome == DeliveryAttempt.Outcome.TRANSIENT:
-            lane.refresh_from_db()
+        )
+        # Read again: a fan-out may have merged changes in just before the UPDATE; from
+        # now on new changes make new pending Deliveries.
+        batch = list(
+            Delivery.objects.filter(pk__in=ids, status=Status.SENDING).order_by("queued_at", "id")
+        )
+        messages = build_messages(lane.location_id, batch)
+        sent: list[_Sent] = []
+        unsent: list[Delivery] = []
+        lost = False
+        for i, delivery in enumerate(batch):
+            if time.monotonic() + call_max > leased_until:
+                if not _renew_lane(lane_id, token):
+                    lost = True  # our lease ran out and another worker took the lane
+                    break
+                leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
+            item = _send(delivery, messages.get(delivery.pk), target)
+            sent.append(item)
+            result.sent += 1
+            result.outcomes.append(item.outcome)
+            if item.outcome == DeliveryAttempt.Outcome.TRANSIENT:
+                unsent = batch[i + 1 :]
+                break
+        _record(lane, token, sent, unsent, lost=lost)
+        if lost:
+            return True
+        if sent and sent[-1].outcome == DeliveryAttempt.Outcome.TRANSIENT:
             if lane.retry_at is not None:
                 result.retry_in = max(0.0, (lane.retry_at - _now()).total_seconds())
             return True
     return False
 
 
-def _send(delivery: Delivery, target: Target) -> str:
-    started = _now()
-    try:
-        message = build_message(delivery)
-    except (Location.DoesNotExist, EVSE.DoesNotExist, Connector.DoesNotExist):
-        message = None
+def _send(delivery: Delivery, message: Message | None, target: Target) -> _Sent:
+    item = _Sent(delivery=delivery, message=message, started=_now())
     if message is None:
-        _finish(delivery, Status.SUPERSEDED, "The object is gone; its parent's PUT carries it.")
-        return DeliveryAttempt.Outcome.SUCCESS
-    url = join_url(target.receiver_url, *message.segments)
-    result: OcpiResult | None = None
+        return item  # the object is gone; its parent's PUT carries it
+    item.url = join_url(target.receiver_url, *message.segments)
     try:
-        result = ocpi_request(
+        item.result = ocpi_request(
             message.method,
-            url,
+            item.url,
             token=target.token,
             base64_token=target.base64_token,
             body=message.body,
@@ -446,18 +737,18 @@ def _send(delivery: Delivery, target: Target) -> str:
         )
     except OcpiCallFailed as exc:
         Outcome = DeliveryAttempt.Outcome
-        outcome = Outcome.TRANSIENT if exc.transient else Outcome.PERMANENT
-        error = exc.reason
+        item.outcome = Outcome.TRANSIENT if exc.transient else Outcome.PERMANENT
+        item.error = exc.reason[:500]
+        return item
+    result = item.result
+    # Success is HTTP 2xx *and* OCPI 1000 (locations.md §4.1); anything else is an error.
+    if 200 <= result.http_status < 300 and result.ocpi_status == 1000:
+        item.outcome = DeliveryAttempt.Outcome.SUCCESS
+    elif result.transient:
+        item.outcome, item.error = DeliveryAttempt.Outcome.TRANSIENT, result.describe()[:500]
     else:
-        # Success is HTTP 2xx *and* OCPI 1000 (locations.md §4.1); anything else is an error.
-        if 200 <= result.http_status < 300 and result.ocpi_status == 1000:
-            outcome, error = DeliveryAttempt.Outcome.SUCCESS, ""
-        elif result.transient:
-            outcome, error = DeliveryAttempt.Outcome.TRANSIENT, result.describe()
-        else:
-            outcome, error = DeliveryAttempt.Outcome.PERMANENT, result.describe()
-    _record_attempt(delivery, message, url, started, outcome, error, result)
-    return outcome
+        item.outcome, item.error = DeliveryAttempt.Outcome.PERMANENT, result.describe()[:500]
+    return item
 
 
 def _backoff(attempts: int) -> float:
@@ -471,73 +762,120 @@ def _backoff(attempts: int) -> float:
     return random.uniform(step / 2, step)  # noqa: S311 - jitter, not security
 
 
-def _record_attempt(delivery, message, url, started, outcome, error, result) -> None:
+def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *, lost: bool):
+    """Write down one round in one transaction, with a few bulk statements: the attempts,
+    the Deliveries' outcomes, the lane's throttle/backoff state and the partner's health."""
+    Outcome = DeliveryAttempt.Outcome
     now = _now()
-    http_status = result.http_status if result else None
-    ocpi_status = result.ocpi_status if result else None
-    latency = result.duration_ms if result else None
+    partner_id = lane.partner_id
+    gone = [s.delivery.pk for s in sent if s.message is None]
+    calls = [s for s in sent if s.message is not None]
+    ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
+    parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
+    failed = next((s for s in calls if s.outcome == Outcome.TRANSIENT), None)
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            partner_id=delivery.partner_id,
-            started_at=started,
-            method=message.method,
-            url=url[:500],
-            outcome=outcome,
-            http_status=http_status,
-            ocpi_status=ocpi_status,
-            duration_ms=latency,
-            error=error[:500],
-            request_id=result.request_id if result else "",
+        lane_update: dict[str, Any] = {}
+        interval = settings.PUSH_LANE_MIN_INTERVAL
+        if interval > 0 and (ok or parked):
+            t = now.timestamp()
+            sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < interval}
+            sent_at.update((s.delivery.object_key, t) for s in ok + parked)
+            lane.sent_at = lane_update["sent_at"] = sent_at
+        if ok and failed is None:
+            lane.retry_at, lane.failures = None, 0
+            lane_update.update(retry_at=None, failures=0)
+        if lane_update and not lost:
+            Lane.objects.filter(pk=lane.pk, claim_token=token).update(**lane_update)
+
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery=s.delivery,
+                    partner_id=partner_id,
+                    started_at=s.started,
+                    method=s.message.method,
+                    url=s.url[:500],
+                    outcome=s.outcome,
+                    http_status=s.result.http_status if s.result else None,
+                    ocpi_status=s.result.ocpi_status if s.result else None,
+                    duration_ms=s.result.duration_ms if s.result else None,
+                    error=s.error,
+                    request_id=s.result.request_id if s.result else "",
+                )
+                for s in calls
+            ]
         )
-        Delivery.objects.filter(pk=delivery.pk).update(
-            last_error=error[:500],
-            last_http_status=http_status,
-            last_ocpi_status=ocpi_status,
-            last_latency_ms=latency,
-        )
-        state = push_state(delivery.partner_id)
-        if outcome == DeliveryAttempt.Outcome.SUCCESS:
-            _finish(delivery, Status.SUCCEEDED, "")
-            Lane.objects.filter(pk=delivery.lane_id).update(retry_at=None, failures=0)
-            state.last_success_at = now
-            state.save(update_fields=["last_success_at"])
-            return
-        state.last_failure_at, state.last_error = now, error[:500]
-        state.save(update_fields=["last_failure_at", "last_error"])
-        if outcome == DeliveryAttempt.Outcome.PERMANENT:
-            _finish(delivery, Status.FAILED, error)
-            logger.warning("Push %s to partner %s parked: %s", delivery, delivery.partner_id, error)
-            if message.method == Method.PATCH:
+        if gone:
+            Delivery.objects.filter(pk__in=gone, status=Status.SENDING).update(
+                status=Status.SUPERSEDED,
+                finished_at=now,
+                last_error="The object is gone; its parent's PUT carries it.",
+            )
+        if ok:
+
+            def per_row(value):
+                return Case(
+                    *(When(pk=s.delivery.pk, then=Value(value(s))) for s in ok),
+                    default=Value(None),
+                )
+
+            succeeded = Delivery.objects.filter(pk__in=[s.delivery.pk for s in ok])
+            succeeded.filter(status=Status.SENDING).update(
+                status=Status.SUCCEEDED,
+                finished_at=now,
+                last_error="",
+                last_http_status=per_row(lambda s: s.result.http_status),
+                last_ocpi_status=per_row(lambda s: s.result.ocpi_status),
+                last_latency_ms=per_row(lambda s: s.result.duration_ms),
+            )
+        for s in parked + ([failed] if failed else []):
+            Delivery.objects.filter(pk=s.delivery.pk).update(
+                last_error=s.error,
+                last_http_status=s.result.http_status if s.result else None,
+                last_ocpi_status=s.result.ocpi_status if s.result else None,
+                last_latency_ms=s.result.duration_ms if s.result else None,
+            )
+
+        state: dict[str, Any] = {}
+        if ok:
+            state["last_success_at"] = now
+        if parked or failed:
+            state.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
+        if state and not PartnerPushState.objects.filter(partner_id=partner_id).update(**state):
+            PartnerPushState.objects.get_or_create(partner_id=partner_id, defaults=state)
+
+        for s in parked:
+            Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
+                status=Status.FAILED, finished_at=now
+            )
+            logger.warning("Push %s to partner %s parked: %s", s.delivery, partner_id, s.error)
+            if s.message.method == Method.PATCH:
                 # transport.md §7: when a PATCH fails the receiver may not have the object;
                 # send the whole Location (a PUT that fails in turn is only parked).
                 _merge(
-                    lane=Lane.objects.get(pk=delivery.lane_id),
+                    lane=lane,
                     level=Level.LOCATION,
                     method=Method.PUT,
                     fields=[],
-                    location_id=delivery.location_id,
+                    location_id=s.delivery.location_id,
                     evse_id=None,
                     connector_id=None,
                 )
-            return
-        first_failure = delivery.first_failure_at or now
-        window = timedelta(seconds=settings.PUSH_RETRY_WINDOW)
-        if now - first_failure > window:
-            _expire_partner(delivery.partner_id, now)
-            return
-        Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
-        lane = Lane.objects.get(pk=delivery.lane_id)
-        retry_at = now + timedelta(seconds=_backoff(lane.failures + 1))
-        Lane.objects.filter(pk=lane.pk).update(retry_at=retry_at, failures=F("failures") + 1)
-        _back_to_pending(delivery, next_attempt_at=retry_at)
 
-
-def _finish(delivery: Delivery, status: str, error: str) -> None:
-    update: dict[str, Any] = {"status": status, "finished_at": _now()}
-    if error:
-        update["last_error"] = error[:500]
-    Delivery.objects.filter(pk=delivery.pk).update(**update)
+        if failed is not None:
+            delivery = failed.delivery
+            first_failure = delivery.first_failure_at or now
+            if now - first_failure > timedelta(seconds=settings.PUSH_RETRY_WINDOW):
+                _expire_partner(partner_id, now)
+                return
+            Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
+            failures = Lane.objects.get(pk=lane.pk).failures + 1
+            lane.retry_at = now + timedelta(seconds=_backoff(failures))
+            lane.failures = failures
+            Lane.objects.filter(pk=lane.pk).update(retry_at=lane.retry_at, failures=failures)
+            _back_to_pending(delivery, next_attempt_at=lane.retry_at)
+        for delivery in unsent:
+            _back_to_pending(delivery, next_attempt_at=None)
 
 
 def _back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) -> None:
@@ -598,14 +936,16 @@ def _expire_partner(partner_id: int, now: datetime) -> None:
 # --- Queueing --------------------------------------------------------------------------------
 
 
-def enqueue_lanes(lane_ids: Iterable[int]) -> int:
-    """Queue `send_lane` for each lane; never raises (the sweeper catches up)."""
+def enqueue_lanes(lane_ids: Iterable[int], *, countdown: float | None = None) -> int:
+    """Queue `send_lane` for each lane (after `countdown` seconds if given); never raises
+    (the sweeper catches up)."""
     from .tasks import send_lane as send_lane_task
 
+    options = {} if countdown is None else {"countdown": countdown}
     queued = 0
     for lane_id in lane_ids:
         try:
-            send_lane_task.apply_async(args=[lane_id])
+            send_lane_task.apply_async(args=[lane_id], **options)
             queued += 1
         except Exception:  # noqa: BLE001 - any broker error; the sweeper re-queues the lane
             logger.warning("Could not queue lane %s; the sweeper will.", lane_id, exc_info=True)
@@ -687,21 +1027,24 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
         return None
     with transaction.atomic():
         sync = FullSync.objects.create(partner_id=partner_id, requested_by=requested_by[:100])
-        lanes = _Lanes()
-        lane_ids = []
-        for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True):
-            lane = lanes.get(partner_id, location_id)
-            _merge(
-                lane=lane,
-                level=Level.LOCATION,
-                method=Method.PUT,
-                fields=[],
-                location_id=location_id,
-                evse_id=None,
-                connector_id=None,
-                full_sync=sync,
+        now = _now()
+        lanes = _merge_changes(
+            (
+                partner_id,
+                Change(
+                    level=Level.LOCATION,
+                    method=Method.PUT,
+                    fields=[],
+                    location_id=location_id,
+                    evse_id=None,
+                    connector_id=None,
+                    changed_at=now,
+                    full_sync=sync,
+                ),
             )
-            lane_ids.append(lane.pk)
+            for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
+        )
+        lane_ids = [lane.pk for lane in lanes]
         sync.total = len(lane_ids)
         sync.save(update_fields=["total"])
         push_state(partner_id)

@@ -33,6 +33,9 @@ def _push_settings(settings):
     settings.OCPI_HTTP_READ_TIMEOUT = 1
     settings.PUSH_RETRY_BACKOFF_BASE = 2
     settings.PUSH_RETRY_WINDOW = 3600
+    # No throttle in the in-process tests, which assert exact message sequences; the
+    # throttle's own tests switch it on.
+    settings.PUSH_LANE_MIN_INTERVAL = 0
     # The outbound client keeps one pooled httpx client per process, built with the timeouts
     # of the moment; start each test with a fresh one.
     client._client = None
@@ -193,7 +196,13 @@ def broker(tmp_path):
 
 
 @pytest.fixture
-def worker(transactional_db, broker, tmp_path, settings):
+def worker_env() -> dict:
+    """Extra environment of the worker process (override with parametrize)."""
+    return {}
+
+
+@pytest.fixture
+def worker(transactional_db, broker, tmp_path, settings, worker_env):
     settings.PUSH_LANE_LEASE = 3
     env = {
         **os.environ,
@@ -208,6 +217,7 @@ def worker(transactional_db, broker, tmp_path, settings):
         "PUSH_LANE_LEASE": "3",
         "PUSH_RETRY_BACKOFF_BASE": "0.5",
         "PUSH_RETRY_BACKOFF_MAX": "2",
+        **worker_env,
     }
     process = WorkerProcess(env, tmp_path / "worker.log").start()
     yield process

@@ -18,6 +18,11 @@ PUSH_TOKEN = "emsp-issued-token-for-the-cpo"
 
 
 class Receiver(FakeEmsp):
+    # HTTP/1.0 closes the connection after each answer; "HTTP/1.1" keeps it open (as most
+    # real receivers do). The tests stop the receiver to simulate an outage, which open
+    # keep-alive connections would outlive, so they keep 1.0; the benchmark uses 1.1.
+    protocol_version = "HTTP/1.0"
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.accepted_tokens[PUSH_TOKEN] = "C"
@@ -31,7 +36,9 @@ class Receiver(FakeEmsp):
 
         from tests.ocpi_partner_server import _Handler
 
-        handler = type("Handler", (_Handler,), {"partner": self})
+        handler = type(
+            "Handler", (_Handler,), {"partner": self, "protocol_version": self.protocol_version}
+        )
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port or 0), handler)
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]

@@ -98,3 +98,23 @@ def test_a_worker_killed_mid_delivery_leaves_nothing_behind_once_restarted(
 
     # Lost messages and leases of the dead worker are what the sweeper (beat) is for.
     wait_until(_in_sync(receiver, sites), every=1, on_wait=lambda: push.sweep(grace=0))
+
+
+@pytest.mark.parametrize("worker_env", [{"PUSH_LANE_MIN_INTERVAL": "5"}])
+def test_a_hundred_rapid_flips_reach_a_fast_receiver_in_few_messages_the_last_the_final_state(
+    worker, push_partner, receiver
+):
+    site = build_site()
+    wait_until(_in_sync(receiver, [site]))
+    receiver.requests.clear()
+    evse = EVSE.objects.get(location=site)
+    for i in range(100):
+        evse.status = FLIPS[i % 4]
+        services.evse_update(evse=evse)
+
+    wait_until(_in_sync(receiver, [site]))
+    # The first flip at once (unless the worker is slower than the saves), the rest once the
+    # interval has passed (a third message only if the flips took longer than the interval).
+    statuses = [r.body["status"] for r in receiver.pushes()]
+    assert 1 <= len(statuses) <= 3
+    assert statuses[-1] == "RESERVED"
