@@ -82,9 +82,8 @@ def push_partner(transactional_db, receiver):
 
 
 @pytest.fixture
-def worker(transactional_db, broker, live_server, tmp_path, settings):  # noqa: F811
+def worker(transactional_db, broker, live_server, tmp_path):  # noqa: F811
     """`celery -A ocpi_site worker` on the test database and broker (see the module doc)."""
-    settings.PUSH_LANE_LEASE = 3
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",

@@ -38,6 +38,9 @@ class Steps:
 
     def shot(self, name: str) -> None:
         self.n += 1
+        # From the top: the admin's sticky sidebar would else be drawn where the page was
+        # scrolled to.
+        self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=self.folder / f"{self.n:02d}-{name}.png", full_page=True)
 
 
