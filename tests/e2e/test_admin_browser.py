@@ -345,3 +345,39 @@ def test_operator_builds_and_changes_a_site_in_the_browser_and_the_receiver_foll
     page.goto("/admin/pushers/delivery/")
     expect(page.locator("#result_list tbody tr")).to_have_count(5)
     steps.shot("deliveries")
+
+
+def test_a_refused_site_shows_the_errors_and_saves_and_pushes_nothing(
+    page, shots, operator, push_partner, receiver
+):
+    """Two Connectors with one id in one EVSE: the page comes back with the error on the
+    row, the typed values kept; no Location, no change record (so no push ever)."""
+    steps = Steps(page, shots)
+    log_in(page, steps, *operator)
+    page.goto("/admin/locations/location/add/")
+    page.locator("#id_id").fill(LOCATION_ID)
+    page.locator("#id_address").fill("Kade 12")
+    page.locator("#id_city").fill("Amsterdam")
+    page.locator("#id_country").fill("NLD")
+    page.locator("#id_coordinates_0").fill("52.370216")
+    page.locator("#id_coordinates_1").fill("4.895168")
+    page.locator("#id_time_zone").fill("Europe/Amsterdam")
+    fill_evse(page, "evses-0", "EVSE-B1", "NL*EXA*EB1", "AVAILABLE")
+    fill_connector(page, "evses-0-connectors-0", {"id": "1", **AC})
+    page.locator("#evses-0").get_by_text("Add another Connector").click()
+    expect(page.locator("#id_evses-0-connectors-1-id")).to_be_visible()
+    fill_connector(page, "evses-0-connectors-1", {"id": "1", **DC})
+    page.locator("input[name=_save]").click()
+
+    expect(page).to_have_url(re.compile(r"/admin/locations/location/add/$"))
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("#evses-0")).to_contain_text(
+        "This EVSE has a connector with this id already."
+    )
+    expect(page.locator("#id_evses-0-uid")).to_have_value("EVSE-B1")
+    expect(page.locator("#id_evses-0-connectors-1-max_voltage")).to_have_value("920")
+    steps.shot("refused")
+    assert not Location.objects.exists()
+    assert not EVSE.objects.exists()
+    assert not ChangeRecord.objects.exists()
+    assert receiver.requests == []
