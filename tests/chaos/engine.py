@@ -521,21 +521,22 @@ class Changer:
 
 
 @dataclass(order=True)
-class FaultEvent:
-    at: float  # seconds after the first operation
+class Fault:
+    at: int  # operation number at which it starts
     seq: int
     kind: str = field(compare=False)
-    action: str = field(compare=False)  # "down" or "up"
+    seconds: float = field(compare=False)  # how long it stays down
     target: int = field(default=0, compare=False)  # worker number
 
 
 def fault_schedule(
-    seed: int, seconds: float, count: int, kinds: list[str], workers: int
-) -> list[FaultEvent]:
-    """Down/up events spread over `seconds`; one kind never overlaps itself.
+    seed: int, operations: int, count: int, kinds: list[str], workers: int
+) -> list[Fault]:
+    """Faults spread over the operations, kinds in shuffled rounds.
 
-    Times, not operation numbers: a save can block while the broker is down, and the
-    restart must not wait for it.
+    A fault starts when the saving process reaches its operation number and ends after its
+    duration in seconds, whatever the saving process is doing (a save can block while the
+    broker is down, and the restart must not wait for it).
     """
     rng = random.Random(seed * 7919 + 1)
     count = max(len(kinds), count)
@@ -544,54 +545,60 @@ def fault_schedule(
         batch = list(kinds)
         rng.shuffle(batch)
         order += batch
-    order = order[:count]
-    slot = seconds / count
-    busy_until: dict[str, float] = {}
-    events: list[FaultEvent] = []
-    for j, kind in enumerate(order):
-        start = max((j + rng.uniform(0.0, 0.6)) * slot, busy_until.get(kind, 0.0) + 0.5)
+    slot = operations / count
+    faults = []
+    for j, kind in enumerate(order[:count]):
+        at = int((j + rng.uniform(0.0, 0.6)) * slot)
         # receiver and Redis down for 0.5-3 s; a worker is dead for 0.2-1.5 s before its
         # restart (which itself takes a few seconds)
-        length = rng.uniform(0.5, 3.0) if kind != "worker" else rng.uniform(0.2, 1.5)
-        if start >= seconds:
-            continue
+        seconds = rng.uniform(0.5, 3.0) if kind != "worker" else rng.uniform(0.2, 1.5)
         target = rng.randrange(workers) if kind == "worker" else 0
-        events.append(FaultEvent(start, len(events), kind, "down", target))
-        events.append(FaultEvent(start + length, len(events), kind, "up", target))
-        busy_until[kind] = start + length
-    return sorted(events)
+        faults.append(Fault(at, j, kind, seconds, target))
+    return sorted(faults)
 
 
 class FaultInjector(threading.Thread):
-    """Applies the schedule on time, and restarts processes that died by themselves."""
+    """Starts each fault when the changes reach it and ends it on time; restarts processes
+    that died by themselves. A fault of a kind that is still down waits for the up."""
 
-    def __init__(self, events: list[FaultEvent], apply, watchdog) -> None:
+    def __init__(self, faults: list[Fault], down, up, watchdog) -> None:
         super().__init__(name="chaos-faults", daemon=True)
-        self.events, self.apply, self.watchdog = list(events), apply, watchdog
+        self.faults, self.down, self.up, self.watchdog = list(faults), down, up, watchdog
+        self.progress = 0  # operations done, set by the saving thread
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self._active: dict[str, tuple[float, Fault]] = {}  # kind -> (up at, fault)
 
     def run(self) -> None:
-        t0 = time.monotonic()
+        next_watch = 0.0
         try:
             while not self.done.is_set():
-                self.watchdog()
-                while self.events and time.monotonic() - t0 >= self.events[0].at:
-                    self.apply(self.events.pop(0))
-                wait = 0.5
-                if self.events:
-                    wait = min(wait, max(0.0, t0 + self.events[0].at - time.monotonic()))
-                self.done.wait(wait)
+                now = time.monotonic()
+                if now >= next_watch:
+                    self.watchdog()
+                    next_watch = now + 0.5
+                for kind, (up_at, fault) in list(self._active.items()):
+                    if now >= up_at:
+                        del self._active[kind]
+                        self.up(fault)
+                while (
+                    self.faults
+                    and self.faults[0].at <= self.progress
+                    and self.faults[0].kind not in self._active
+                ):
+                    fault = self.faults.pop(0)
+                    self.down(fault)
+                    self._active[fault.kind] = (time.monotonic() + fault.seconds, fault)
+                self.done.wait(0.05)
         except BaseException as exc:  # noqa: BLE001 - reported by finish()
             self.error = exc
         finally:
-            for event in self.events:  # the changes are over: undo what is still down
-                if event.action == "up":
-                    try:
-                        self.apply(event)
-                    except BaseException as exc:  # noqa: BLE001
-                        self.error = self.error or exc
-            self.events = []
+            for _, fault in list(self._active.values()):  # the changes are over: undo
+                try:
+                    self.up(fault)
+                except BaseException as exc:  # noqa: BLE001
+                    self.error = self.error or exc
+            self._active.clear()
 
     def finish(self) -> None:
         self.done.set()
@@ -703,47 +710,44 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
 
         down_since: dict[str, float] = {}
 
-        def apply(event: FaultEvent) -> None:
-            key = f"{event.kind}{event.target}" if event.kind == "worker" else event.kind
-            if event.action == "down":
-                report.faults[event.kind] += 1
-                down_since[key] = time.monotonic()
-                if event.kind == "receiver":
-                    receiver.stop()
-                elif event.kind == "redis":
-                    assert redis is not None
-                    redis.kill()
-                else:
-                    workers[event.target].kill()
+        def down(fault: Fault) -> None:
+            report.faults[fault.kind] += 1
+            down_since[fault.kind] = time.monotonic()
+            if fault.kind == "receiver":
+                receiver.stop()
+            elif fault.kind == "redis":
+                assert redis is not None
+                redis.kill()
             else:
-                if key not in down_since:
-                    return
-                report.fault_seconds[event.kind] += time.monotonic() - down_since.pop(key)
-                if event.kind == "receiver":
-                    receiver.start()
-                elif event.kind == "redis":
-                    assert redis is not None
-                    redis.start()
-                else:
-                    workers[event.target].start()
+                workers[fault.target].kill()
+
+        def up(fault: Fault) -> None:
+            report.fault_seconds[fault.kind] += time.monotonic() - down_since.pop(fault.kind)
+            if fault.kind == "receiver":
+                receiver.start()
+            elif fault.kind == "redis":
+                assert redis is not None
+                redis.start()
+            else:
+                workers[fault.target].start()
 
         changer = Changer(config.seed, report)
         operations = config.locations + config.changes
         kinds = ["receiver", "worker"] + (["redis"] if redis is not None else [])
-        events = fault_schedule(
+        faults = fault_schedule(
             config.seed,
-            operations / config.rate,
+            operations,
             operations // max(1, config.fault_every),
             kinds,
             config.workers,
         )
         log(
             f"chaos: {config.locations} sites + {config.changes} changes at {config.rate}/s, "
-            f"{len(events) // 2} faults planned, broker {broker_url}, work dir {work}"
+            f"{len(faults)} faults planned, broker {broker_url}, work dir {work}"
         )
         for p in processes:
             p.start()
-        injector = FaultInjector(events, apply, watchdog)
+        injector = FaultInjector(faults, down, up, watchdog)
         t0 = time.monotonic()
         injector.start()
         try:
@@ -762,6 +766,7 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
                     except ValidationError as exc:  # a change the generator should not make
                         report.refused.append(str(exc)[:200])
                         break
+                injector.progress = i + 1
                 if (i + 1) % 200 == 0:
                     log(f"  {i + 1}/{operations} operations, faults so far {dict(report.faults)}")
                 delay = t0 + (i + 1) / config.rate - time.monotonic()
@@ -774,13 +779,16 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
         # --- settle: nothing left to fan out or to send, three times in a row ---------------
         t1 = time.monotonic()
         deadline = t1 + config.settle_timeout
-        quiet_checks = 0
+        quiet_checks, next_log = 0, t1
         while time.monotonic() < deadline:
             watchdog()
             unfanned = ChangeRecord.objects.filter(fanned_out_at__isnull=True).count()
             open_ = Delivery.objects.filter(status__in=Delivery.OPEN).count()
             report.left_open, report.left_unfanned = open_, unfanned
             quiet_checks = quiet_checks + 1 if unfanned == 0 and open_ == 0 else 0
+            if time.monotonic() >= next_log:
+                next_log += 5
+                log(f"  settling: {open_} open deliveries, {unfanned} records not fanned out")
             if quiet_checks >= 3:
                 report.settled = True
                 break
