@@ -20,6 +20,7 @@ Never touches the shared Redis on 6379. Only loopback addresses. The engine is
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,14 @@ def recreate_database(url: str) -> None:
     subprocess.run(["createdb", *common, name], check=True)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # `timeout` and CI cancel with SIGTERM: leave through the engine's cleanup, which stops
+    # the workers, beat and the Redis server this run started.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--locations", type=int, default=200)
