@@ -24,7 +24,9 @@ install: $(BIN)/.installed  ## create .venv and install the project
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download
 # needs the network, so it is not used.
 browser-deps:  ## install Chromium from apt for the browser tests (only when missing)
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || { \
+	  command -v apt-get >/dev/null || { echo "browser tests need /usr/bin/chromium (Debian package chromium)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Local settings for `make run` and manage.py in this checkout: DEBUG on, a generated key.
 .env:
@@ -38,7 +40,7 @@ run: $(BIN)/.installed .env  ## migrate, make sure an admin login exists, start 
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   OCPI versions: $(OCPI_BASE_URL)/ocpi/versions"
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile start
 
-test: $(BIN)/.installed  ## run the whole test suite
+test: $(BIN)/.installed browser-deps  ## run the whole test suite (installs Chromium for the browser tests when missing)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed  ## ruff check and format check
