@@ -283,9 +283,11 @@ PUSH_SWEEP_INTERVAL = env_int("PUSH_SWEEP_INTERVAL", 30)
 PUSH_SWEEP_GRACE = env_int("PUSH_SWEEP_GRACE", 30)
 # Finished deliveries and their attempts are kept this many days for the operator view.
 PUSH_KEEP_DAYS = env_int("PUSH_KEEP_DAYS", 14)
-# Throttle: an object sent to a partner less than this many seconds ago waits (collecting
-# further changes into one message) until the interval has passed; an idle one goes at once.
-PUSH_LANE_MIN_INTERVAL = float(env_str("PUSH_LANE_MIN_INTERVAL", "0.5"))
+# Debounce per object and partner: an idle object goes at once; a change right after a send
+# waits until the object has been quiet this many seconds (0: off), collecting further changes.
+PUSH_LANE_QUIET = float(env_str("PUSH_LANE_QUIET", "0.3"))
+# ... but no longer than this many seconds after its first held change (continuous changes).
+PUSH_LANE_MAX_WAIT = float(env_str("PUSH_LANE_MAX_WAIT", "5"))
 
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},

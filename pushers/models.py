@@ -95,12 +95,13 @@ class Lane(models.Model):
     # `retry_at`, so a partner that is down gets one attempt per lane per backoff step.
     retry_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Transient failures in a row.")
-    # Throttle (PUSH_LANE_MIN_INTERVAL): when each object of this lane was last sent, as
-    # {object_key: epoch seconds}, pruned to the last interval; written only by the lease
-    # holder. A Delivery whose object was sent less than the interval ago waits (and so does
-    # the rest of the lane behind it), collecting further changes.
+    # Debounce (PUSH_LANE_QUIET, PUSH_LANE_MAX_WAIT): when each object of this lane was last
+    # sent, as {object_key: epoch seconds}, pruned to QUIET + MAX_WAIT; written only by the
+    # lease holder. A Delivery whose first change came less than QUIET after its object's
+    # last send waits (and so does the rest of the lane behind it), collecting further
+    # changes, until the object has been quiet for QUIET or MAX_WAIT has passed.
     sent_at = models.JSONField(default=dict, blank=True)
-    # When the throttle's deferred send is due: a `send_lane` task was queued for that moment
+    # When the debounce's deferred send is due: a `send_lane` task was queued for that moment
     # (countdown). If that task is lost, the sweeper finds the lane's open Deliveries.
     next_send_at = models.DateTimeField(null=True, blank=True)
 

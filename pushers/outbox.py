@@ -7,6 +7,7 @@ Celery beat) queues the record later.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -15,6 +16,24 @@ from django.db import transaction
 from .models import ChangeRecord
 
 logger = logging.getLogger(__name__)
+
+# The change records of one transaction are queued as one fan-out task (in chunks of the
+# fan-out batch), not one task each: a transaction saving 500 changes queues one task. Each
+# record still registers an on-commit callback (`_Batch.flush`), the first one run queues
+# the whole batch and the others find it done. A batch belongs to the outermost atomic block
+# it was started in; ids of records rolled back may ride along with a later commit of the
+# same block, which is harmless (the fan-out finds no such record).
+_current = threading.local()
+
+
+class _Batch:
+    def __init__(self, outer) -> None:
+        self.outer, self.ids, self.flushed = outer, [], False
+
+    def flush(self) -> None:
+        if not self.flushed:
+            self.flushed = True
+            enqueue_fan_out(self.ids)
 
 
 def record_change(
@@ -46,16 +65,27 @@ def enqueue_fan_out_after_commit(change_ids: Iterable[int]) -> None:
     For code that writes ChangeRecords itself (e.g. a bulk import with bulk_create).
     """
     ids = list(change_ids)
-    if ids:
-        transaction.on_commit(lambda: enqueue_fan_out(ids))
+    if not ids:
+        return
+    connection = transaction.get_connection()
+    outer = connection.atomic_blocks[0] if connection.in_atomic_block else None
+    batch = getattr(_current, "batch", None)
+    if outer is None or batch is None or batch.flushed or batch.outer is not outer:
+        batch = _Batch(outer)
+        _current.batch = batch
+    batch.ids.extend(ids)
+    transaction.on_commit(batch.flush)
 
 
 def enqueue_fan_out(change_ids: list[int]) -> bool:
-    """Publish the fan-out task; never raises (a broker failure must not fail a save)."""
+    """Publish the fan-out task(s), one per FAN_OUT_BATCH ids (what one run claims of its
+    own); never raises (a broker failure must not fail a save)."""
+    from .services import FAN_OUT_BATCH
     from .tasks import fan_out_changes
 
     try:
-        fan_out_changes.apply_async(args=[change_ids])
+        for start in range(0, len(change_ids), FAN_OUT_BATCH):
+            fan_out_changes.apply_async(args=[change_ids[start : start + FAN_OUT_BATCH]])
     except Exception:  # noqa: BLE001 - any broker error; the sweeper re-queues the records
         logger.warning(
             "Could not queue the push of change records %s; the sweeper will.",

@@ -611,22 +611,41 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
     return result
 
 
+def _hold_until(lane: Lane, delivery: Delivery, t: float) -> float | None:
+    """When a Delivery may go (epoch seconds), if not now: the debounce.
+
+    Leading edge: a Delivery whose first change came when its object had been quiet for
+    PUSH_LANE_QUIET (or was never sent) goes at once. Otherwise (a change right after a
+    send: a burst) it waits until the object has been quiet for PUSH_LANE_QUIET – its
+    `queued_at` is the time of its newest change – but no longer than PUSH_LANE_MAX_WAIT
+    after its first change (`created_at`), and then goes as one message with the final state.
+    """
+    quiet = settings.PUSH_LANE_QUIET
+    if quiet <= 0:
+        return None
+    last = (lane.sent_at or {}).get(delivery.object_key)
+    first = delivery.created_at.timestamp()
+    if last is None or first - last >= quiet:
+        return None
+    due = min(delivery.queued_at.timestamp() + quiet, first + settings.PUSH_LANE_MAX_WAIT)
+    return due if t < due else None
+
+
 def _throttle(lane: Lane, deliveries: list[Delivery], now: datetime):
     """The leading Deliveries that may go now, and when the next one may (epoch seconds) if
-    its object was sent less than PUSH_LANE_MIN_INTERVAL ago. The lane keeps its order: what
-    queues behind a waiting Delivery waits too."""
-    interval = settings.PUSH_LANE_MIN_INTERVAL
-    sent_at = lane.sent_at or {}
+    it is held by the debounce (`_hold_until`). The lane keeps its order: what queues behind
+    a held Delivery waits too (a Delivery that keeps changing moves to the back, since the
+    lane is ordered by the newest change)."""
     t = now.timestamp()
     for i, delivery in enumerate(deliveries):
-        last = sent_at.get(delivery.object_key)
-        if interval > 0 and last is not None and t - last < interval:
-            return deliveries[:i], last + interval
+        due = _hold_until(lane, delivery, t)
+        if due is not None:
+            return deliveries[:i], due
     return deliveries, None
 
 
 def _defer(lane: Lane, due: float, now: datetime) -> None:
-    """Queue the lane's deferred send (the throttle's trailing edge) for `due`, once: the
+    """Queue the lane's deferred send (the debounce's trailing edge) for `due`, once: the
     moment is stored on the lane, and a task already queued for it (or earlier) is enough."""
     due_at = datetime.fromtimestamp(due, tz=UTC)
     if lane.next_send_at is not None and now < lane.next_send_at <= due_at:
@@ -660,9 +679,10 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
         now = _now()
         if lane.retry_at is not None and lane.retry_at > now:
             return False  # backing off after a transient failure
+        limit = min(LANE_BATCH, max_messages - result.sent)
         deliveries = list(
             Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by("queued_at", "id")[
-                : min(LANE_BATCH, max_messages - result.sent)
+                :limit
             ]
         )
         if not deliveries:
@@ -718,6 +738,10 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
             if lane.retry_at is not None:
                 result.retry_in = max(0.0, (lane.retry_at - _now()).total_seconds())
             return True
+        if len(deliveries) < limit:
+            # The lane was empty behind this round; what came since is found by the caller's
+            # look after releasing the lease (`_has_due_work`), one query saved per lane.
+            return False
     return False
 
 
@@ -775,10 +799,12 @@ def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *
     failed = next((s for s in calls if s.outcome == Outcome.TRANSIENT), None)
     with transaction.atomic():
         lane_update: dict[str, Any] = {}
-        interval = settings.PUSH_LANE_MIN_INTERVAL
-        if interval > 0 and (ok or parked):
+        quiet = settings.PUSH_LANE_QUIET
+        if quiet > 0 and (ok or parked):
             t = now.timestamp()
-            sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < interval}
+            # Kept as long as a Delivery held by the debounce may need it.
+            keep = quiet + settings.PUSH_LANE_MAX_WAIT
+            sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < keep}
             sent_at.update((s.delivery.object_key, t) for s in ok + parked)
             lane.sent_at = lane_update["sent_at"] = sent_at
         if ok and failed is None:

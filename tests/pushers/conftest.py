@@ -33,9 +33,9 @@ def _push_settings(settings):
     settings.OCPI_HTTP_READ_TIMEOUT = 1
     settings.PUSH_RETRY_BACKOFF_BASE = 2
     settings.PUSH_RETRY_WINDOW = 3600
-    # No throttle in the in-process tests, which assert exact message sequences; the
-    # throttle's own tests switch it on.
-    settings.PUSH_LANE_MIN_INTERVAL = 0
+    # No debounce in the in-process tests, which assert exact message sequences; the
+    # debounce's own tests (test_throttle.py) switch it on.
+    settings.PUSH_LANE_QUIET = 0
     # The outbound client keeps one pooled httpx client per process, built with the timeouts
     # of the moment; start each test with a fresh one.
     client._client = None

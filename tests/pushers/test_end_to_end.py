@@ -5,12 +5,15 @@ the test database (a file for SQLite, test_<name> for PostgreSQL), passed to the
 DATABASE_URL.
 """
 
+import time
+
 import pytest
 
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
 from pushers import services as push
+from pushers.models import Delivery
 from versions.datetimes import format_ocpi_datetime
 
 from .conftest import build_site, ours, point_app_at_broker, theirs, wait_until
@@ -100,7 +103,7 @@ def test_a_worker_killed_mid_delivery_leaves_nothing_behind_once_restarted(
     wait_until(_in_sync(receiver, sites), every=1, on_wait=lambda: push.sweep(grace=0))
 
 
-@pytest.mark.parametrize("worker_env", [{"PUSH_LANE_MIN_INTERVAL": "5"}])
+@pytest.mark.parametrize("worker_env", [{"PUSH_LANE_QUIET": "0.3", "PUSH_LANE_MAX_WAIT": "5"}])
 def test_a_hundred_rapid_flips_reach_a_fast_receiver_in_few_messages_the_last_the_final_state(
     worker, push_partner, receiver
 ):
@@ -113,8 +116,34 @@ def test_a_hundred_rapid_flips_reach_a_fast_receiver_in_few_messages_the_last_th
         services.evse_update(evse=evse)
 
     wait_until(_in_sync(receiver, [site]))
-    # The first flip at once (unless the worker is slower than the saves), the rest once the
-    # interval has passed (a third message only if the flips took longer than the interval).
+    # The first flip at once (leading edge), the rest as one message once the EVSE has been
+    # quiet for 0.3 s (a third only if the saves paused for 0.3 s or took over 5 s).
     statuses = [r.body["status"] for r in receiver.pushes()]
     assert 1 <= len(statuses) <= 3
     assert statuses[-1] == "RESERVED"
+
+
+# QUIET is large because the filesystem broker (SQLite runs) polls once a second.
+@pytest.mark.parametrize("worker_env", [{"PUSH_LANE_QUIET": "4", "PUSH_LANE_MAX_WAIT": "8"}])
+def test_a_change_of_an_evse_quiet_since_its_last_burst_goes_at_once(
+    worker, push_partner, receiver
+):
+    site = build_site()
+    wait_until(_in_sync(receiver, [site]))
+    evse = EVSE.objects.get(location=site)
+    for i in range(5):
+        evse.status = FLIPS[i % 4]
+        services.evse_update(evse=evse)
+    # In sync, and the burst's trailing message (maybe carrying no news) sent too.
+    wait_until(_in_sync(receiver, [site]))
+    wait_until(lambda: not Delivery.objects.filter(status__in=Delivery.OPEN).exists())
+    time.sleep(4.2)  # quiet for longer than PUSH_LANE_QUIET since the burst's last message
+    receiver.requests.clear()
+
+    evse.status = Status.OUTOFORDER  # (the burst ended on CHARGING)
+    services.evse_update(evse=evse)
+    wait_until(lambda: len(receiver.pushes()) == 1)
+    assert receiver.pushes()[0].body["status"] == "OUTOFORDER"
+    delivery = Delivery.objects.get(evse=evse, status=Delivery.Status.SUCCEEDED, changes=1)
+    # Sent as soon as a worker had it, not held for the 4 s quiet period.
+    assert (delivery.last_attempt_at - delivery.created_at).total_seconds() < 3

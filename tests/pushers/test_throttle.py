@@ -1,6 +1,7 @@
-"""The per-lane throttle (PUSH_LANE_MIN_INTERVAL): an idle object goes at once; changes of
-an object sent less than the interval ago collect in its pending Delivery and go out as one
-message when the interval has passed, carrying the final state."""
+"""The per-object debounce (PUSH_LANE_QUIET, PUSH_LANE_MAX_WAIT): an idle object goes at
+once (leading edge); changes of an object right after a send collect in its pending Delivery
+and go out as one message, carrying the final state, once the object has been quiet for
+PUSH_LANE_QUIET, or PUSH_LANE_MAX_WAIT after the first held change if it never is."""
 
 from datetime import timedelta
 
@@ -52,7 +53,8 @@ def deferred(monkeypatch):
 
 @pytest.fixture
 def throttled(settings, push_partner, receiver, saved):
-    settings.PUSH_LANE_MIN_INTERVAL = 60  # nothing falls due by itself during a test
+    settings.PUSH_LANE_QUIET = 60  # nothing falls due by itself during a test
+    settings.PUSH_LANE_MAX_WAIT = 600
     site = saved(lambda: build_site(n_evses=2))
     receiver.requests.clear()
     return site
@@ -61,6 +63,10 @@ def throttled(settings, push_partner, receiver, saved):
 def _later(monkeypatch, seconds: float) -> None:
     """Let `seconds` pass, as far as the push engine can tell."""
     monkeypatch.setattr(push, "_now", lambda: timezone.now() + timedelta(seconds=seconds))
+
+
+def _now_again(monkeypatch) -> None:
+    monkeypatch.setattr(push, "_now", timezone.now)
 
 
 def _set_status(evse: EVSE, status: str) -> None:
@@ -76,7 +82,7 @@ def test_a_hundred_flips_with_a_fast_receiver_are_two_messages_the_last_with_the
         saved(lambda i=i: _set_status(evse, FLIPS[i % 4]))
 
     # The first flip went at once (leading edge); the other 99 wait in one Delivery, and
-    # one deferred send was queued for when the interval has passed (not one per flip).
+    # one deferred send was queued for when the object is quiet (not one per flip).
     assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING"]
     lane = Lane.objects.get(partner=push_partner, location=throttled)
     assert [lane_id for lane_id, _ in deferred] == [lane.pk]
@@ -146,3 +152,65 @@ def test_a_deferred_send_whose_task_was_lost_is_made_by_the_sweeper(
 
     assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "BLOCKED"]
     assert theirs(receiver, throttled) == ours(throttled)
+
+
+def test_a_continuous_stream_goes_once_per_max_wait_with_the_state_of_the_moment(
+    throttled, settings, push_partner, receiver, saved, deferred, monkeypatch
+):
+    settings.PUSH_LANE_MAX_WAIT = 30  # the object is never quiet for 60 s: max-wait decides
+    evse = EVSE.objects.filter(location=throttled).first()
+    for i in range(10):
+        saved(lambda i=i: _set_status(evse, FLIPS[i % 4]))
+    lane = Lane.objects.get(partner=push_partner, location=throttled)
+    assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING"]
+    assert [lane_id for lane_id, _ in deferred] == [lane.pk]
+    assert 29 < deferred[0][1] <= 30  # max-wait comes before quiet
+
+    _later(monkeypatch, 31)
+    push.send_lane(lane.pk)  # the deferred send: 31 s after the first held change
+    assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "AVAILABLE"]
+
+    # The stream goes on: held again (the object was sent a moment ago).
+    _now_again(monkeypatch)
+    for i in range(10):
+        saved(lambda i=i: _set_status(evse, FLIPS[i % 4]))
+    assert len(receiver.pushes()) == 2
+    assert Delivery.objects.get(evse=evse, status="pending").changes == 10
+
+
+def test_a_change_after_the_object_was_quiet_goes_at_once(
+    throttled, push_partner, receiver, saved, deferred, monkeypatch
+):
+    evse = EVSE.objects.filter(location=throttled).first()
+    _later(monkeypatch, -61)  # this send was 61 s ago ...
+    saved(lambda: _set_status(evse, Status.CHARGING))
+    _now_again(monkeypatch)
+    saved(lambda: _set_status(evse, Status.BLOCKED))  # ... so this change is a leading edge
+
+    assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "BLOCKED"]
+    assert deferred == []
+    assert theirs(receiver, throttled) == ours(throttled)
+
+
+def test_a_held_change_that_changes_again_waits_for_quiet_from_its_newest_change(
+    throttled, push_partner, receiver, saved, deferred, monkeypatch
+):
+    evse = EVSE.objects.filter(location=throttled).first()
+    saved(lambda: _set_status(evse, Status.CHARGING))
+    saved(lambda: _set_status(evse, Status.BLOCKED))  # held: due 60 s after this change
+    lane = Lane.objects.get(partner=push_partner, location=throttled)
+    waiting = Delivery.objects.get(evse=evse, status="pending")
+    # A later change pushes the due moment back: the deferred task, run at the first due
+    # moment, finds the Delivery not due yet and queues itself again for the new moment.
+    saved(lambda: _set_status(evse, Status.OUTOFORDER))
+    first_due = Lane.objects.get(pk=lane.pk).next_send_at
+    quiet_from = Delivery.objects.get(pk=waiting.pk).queued_at
+    assert first_due < quiet_from + timedelta(seconds=60)
+    _later(monkeypatch, (first_due - timezone.now()).total_seconds() + 0.0001)
+    push.send_lane(lane.pk)
+    assert len(receiver.pushes()) == 1
+    assert len(deferred) == 2 and 0 < deferred[1][1] <= 1
+
+    _later(monkeypatch, (quiet_from - timezone.now()).total_seconds() + 61)
+    push.send_lane(lane.pk)
+    assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "OUTOFORDER"]
