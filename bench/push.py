@@ -17,7 +17,11 @@ Prints
   carrying the final state).
 
 Uses database `bench_push` on 127.0.0.1 (dropped and recreated) and Redis db 7. Not part of
-`make test`. The receiver runs in this process (threads), so its own cost is included; it
+`make test`. The receiver (the test receiver: a threaded Python HTTP server keeping the pushed
+Location trees) runs in processes of their own by default, one per partner on its own port
+(`--port` and the next two), as 3 partners are 3 eMSPs' servers; `--no-receiver-process`:
+one receiver for all, in this process, sharing its GIL, as before. Its cost is part of every
+figure (the HTTP round trip is timed by the workers). It
 keeps connections open (HTTP/1.1) unless `--http10` (a new connection per message). `--port`
 picks its port (0: any free one). The workers use the default PUSH_LANE_QUIET and
 PUSH_LANE_MAX_WAIT unless they are set in the environment.
@@ -48,13 +52,84 @@ ENV = {
 }
 
 
+class ReceiverProcess:
+    """The receiver in a process of its own (its Python threads then do not share this
+    process's GIL); each request it answers is reported back through a queue as
+    (method, path, lower-case headers, body, time.monotonic() of the answer) – the monotonic
+    clock is the same in both processes."""
+
+    def __init__(self, receiver_class, port: int, count: int) -> None:
+        import multiprocessing
+
+        self._mp = multiprocessing.get_context("fork")
+        self._class, self._port, self._count = receiver_class, port, count
+        self._queue = self._mp.Queue()
+        self.requests: list = []
+
+    def start(self) -> None:
+        import threading
+
+        self._processes, self.locations_urls = [], []
+        for i in range(self._count):
+            ready = self._mp.Queue()
+            port = self._port + i if self._port else 0
+            process = self._mp.Process(target=self._serve, args=(ready, port), daemon=True)
+            process.start()
+            self._processes.append(process)
+            self.locations_urls.append(ready.get(timeout=30))
+        self.locations_url = self.locations_urls[0]
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _serve(self, ready, port: int) -> None:
+        queue = self._queue
+
+        class Reporting(self._class):
+            def _handle(self, request):
+                answer = super()._handle(request)
+                queue.put(
+                    (request.method, request.path, request.headers, request.body, time.monotonic())
+                )
+                return answer
+
+        receiver = Reporting()
+        receiver._port = port or None
+        receiver.start()
+        ready.put(receiver.locations_url)
+        while True:
+            time.sleep(3600)
+
+    def _drain(self) -> None:
+        from types import SimpleNamespace
+
+        while True:
+            method, path, headers, body, at = self._queue.get()
+            request = SimpleNamespace(method=method, path=path, headers=headers, body=body)
+            request.received_at = at
+            self.requests.append(request)
+
+    def pushes(self) -> list:
+        return [r for r in self.requests if r.method in ("PUT", "PATCH")]
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+            process.join(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--concurrency", type=int, default=4, help="pool size per worker")
+    parser.add_argument("--concurrency", type=int, default=8, help="pool size per worker")
+    parser.add_argument("--pool", default="prefork", help="worker pool (prefork, threads)")
     parser.add_argument("--latency-changes", type=int, default=200)
     parser.add_argument("--evses", type=int, default=500)
     parser.add_argument("--port", type=int, default=0, help="receiver port (0: any)")
     parser.add_argument("--http10", action="store_true", help="receiver closes connections")
+    parser.add_argument(
+        "--receiver-process",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the receiver in a process of its own (default) or in this one",
+    )
     parser.add_argument(
         "--separate-saves", action="store_true", help="throughput: one transaction per EVSE"
     )
@@ -89,11 +164,15 @@ def main() -> None:
             return answer
 
     TimedReceiver.protocol_version = "HTTP/1.0" if args.http10 else "HTTP/1.1"
-    receiver = TimedReceiver()
-    receiver._port = args.port or None
+    if args.receiver_process:
+        # One receiver process per partner, as 3 partners are 3 eMSPs' servers.
+        receiver = ReceiverProcess(TimedReceiver, args.port, count=3)
+    else:
+        receiver = TimedReceiver()
+        receiver._port = args.port or None
     receiver.start()
 
-    def add_partner(name: str, party_id: str):
+    def add_partner(name: str, party_id: str, number: int):
         partner, _ = partner_create(name=name, country_code="DE", party_id=party_id)
         partner.outgoing_token = PUSH_TOKEN
         partner.save()
@@ -101,7 +180,7 @@ def main() -> None:
             partner=partner,
             identifier="locations",
             role=InterfaceRole.RECEIVER,
-            url=receiver.locations_url,
+            url=getattr(receiver, "locations_urls", [receiver.locations_url] * 3)[number],
         )
 
     def wait_for(condition, timeout=120):
@@ -115,6 +194,7 @@ def main() -> None:
     workers = [
         subprocess.Popen(
             [celery, "-A", "ocpi_site", "worker", f"--concurrency={args.concurrency}"]
+            + [f"--pool={args.pool}"]
             + ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
             + [f"--hostname=bench{i}@%h"],
             cwd=ROOT,
@@ -124,7 +204,7 @@ def main() -> None:
         for i in range(2)
     ]
     try:
-        add_partner("bench-1", "BE1")
+        add_partner("bench-1", "BE1", 0)
         # 100 sites × 5 EVSEs; the first partner gets them pushed as Location PUTs.
         sites = []
         for _ in range(max(100, args.evses // 5)):
@@ -156,8 +236,8 @@ def main() -> None:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
 
         # 2. Throughput, three partners, one bulk change of N EVSEs.
-        add_partner("bench-2", "BE2")
-        add_partner("bench-3", "BE3")
+        add_partner("bench-2", "BE2", 1)
+        add_partner("bench-3", "BE3", 2)
         from partners.models import Partner
         from pushers import services as push
 
