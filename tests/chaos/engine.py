@@ -648,7 +648,8 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
             report.broker_faults_injected = False
             broker_url = "filesystem://"
             folder = work / "broker"
-            (folder / "processed").mkdir(parents=True, exist_ok=True)
+            for sub in ("processed", "control"):
+                (folder / sub).mkdir(parents=True, exist_ok=True)
             point_app_at_broker(
                 broker_url,
                 {
@@ -656,6 +657,7 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
                     "data_folder_out": str(folder),
                     "processed_folder": str(folder / "processed"),
                     "store_processed": False,
+                    "control_folder": str(folder / "control"),
                 },
             )
 

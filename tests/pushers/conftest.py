@@ -180,11 +180,13 @@ def broker(tmp_path):
     if url.startswith("filesystem://"):
         folder = tmp_path / "broker"
         (folder / "processed").mkdir(parents=True)
+        (folder / "control").mkdir()
         options = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
+            "control_folder": str(folder / "control"),
         }
     else:
         options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
