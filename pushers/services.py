@@ -532,8 +532,17 @@ def _renew_lane(lane_id: int, token: str) -> bool:
     )
 
 
-def _release_lane(lane_id: int, token: str) -> None:
-    Lane.objects.filter(pk=lane_id, claim_token=token).update(busy_until=None, claim_token="")
+def _release_lane(lane_id: int, token: str, state: dict[str, Any] | None = None) -> None:
+    """Let go of the lease, writing the lane's pending state (`state`: the debounce's
+    `sent_at`, the backoff reset after a success – see `_record`) in the same UPDATE.
+
+    The look for work left (`_has_due_work`) stays a statement of its own, after this one
+    has committed: folded into it (UPDATE … RETURNING EXISTS(…)) its snapshot would predate
+    our commit, so a Delivery committed meanwhile whose task found the lane still held could
+    be left for the sweeper."""
+    Lane.objects.filter(pk=lane_id, claim_token=token).update(
+        busy_until=None, claim_token="", **(state or {})
+    )
 
 
 def _has_due_work(lane_id: int) -> bool:
@@ -544,29 +553,46 @@ def _has_due_work(lane_id: int) -> bool:
     )
 
 
-def _load_lane(lane_id: int) -> Lane:
-    """The lane with what sending needs about its partner, in one query: the partner row,
-    `receiver_url` (its Locations RECEIVER endpoint), `paused`, and `to_country`/`to_party`
-    (its eMSP role when it has one, else its first role)."""
-    partner = OuterRef("partner_id")
+_LANE_INFO = ("receiver_url", "paused", "last_success", "to_country", "to_party")
+
+
+def _lane_info(partner: OuterRef) -> dict[str, Subquery]:
+    """What sending needs about a lane's partner, as subqueries: `receiver_url` (its
+    Locations RECEIVER endpoint), `paused`, `last_success`, and `to_country`/`to_party` (its
+    eMSP role when it has one, else its first role)."""
     endpoints = PartnerEndpoint.objects.filter(
         partner_id=partner, identifier=LOCATIONS_MODULE, role=InterfaceRole.RECEIVER
     ).order_by("pk")
     roles = PartnerRole.objects.filter(partner_id=partner).order_by(
         Case(When(role=Role.EMSP, then=Value(0)), default=Value(1)), "pk"
     )
-    return (
-        Lane.objects.select_related("partner")
-        .annotate(
-            receiver_url=Subquery(endpoints.values("url")[:1]),
-            paused=Subquery(
-                PartnerPushState.objects.filter(partner_id=partner).values("push_paused")[:1]
-            ),
-            to_country=Subquery(roles.values("country_code")[:1]),
-            to_party=Subquery(roles.values("party_id")[:1]),
-        )
-        .get(pk=lane_id)
+    state = PartnerPushState.objects.filter(partner_id=partner)
+    return {
+        "receiver_url": Subquery(endpoints.values("url")[:1]),
+        "paused": Subquery(state.values("push_paused")[:1]),
+        "last_success": Subquery(state.values("last_success_at")[:1]),
+        "to_country": Subquery(roles.values("country_code")[:1]),
+        "to_party": Subquery(roles.values("party_id")[:1]),
+    }
+
+
+def _read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
+    """The lane's first `limit` open Deliveries in order and, from the same query, the lane
+    with its partner's data (`_lane_info`); (None, []) when the lane has nothing open."""
+    deliveries = list(
+        Delivery.objects.filter(lane_id=lane_id, status__in=OPEN)
+        .select_related("lane__partner")
+        .annotate(**_lane_info(OuterRef("partner_id")))
+        .order_by("queued_at", "id")[:limit]
     )
+    if not deliveries:
+        return None, []
+    lane = deliveries[0].lane
+    for name in _LANE_INFO:
+        setattr(lane, name, getattr(deliveries[0], name))
+    for delivery in deliveries:
+        delivery.lane = lane
+    return lane, deliveries
 
 
 def _lane_target(lane: Lane) -> Target | None:
@@ -601,10 +627,12 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
         token = _claim_lane(lane_id)
         if token is None:
             return result  # another worker holds it and will look again before leaving
+        state: dict[str, Any] = {}
+        stop = True
         try:
-            stop = _drain(lane_id, token, result, max_messages)
+            stop = _drain(lane_id, token, result, max_messages, state)
         finally:
-            _release_lane(lane_id, token)
+            _release_lane(lane_id, token, state)
         if stop or not _has_due_work(lane_id):
             return result
     enqueue_lanes([lane_id])  # more to do: give other lanes a turn first
@@ -666,25 +694,35 @@ class _Sent:
     result: OcpiResult | None = None
 
 
-def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> bool:
+def _drain(
+    lane_id: int, token: str, result: LaneResult, max_messages: int, state: dict[str, Any]
+) -> bool:
     """Send due Deliveries in rounds of up to LANE_BATCH, until the lane is empty or waits;
-    True means do not look again (paused, backing off, throttled, or the lease is lost)."""
+    True means do not look again (paused, backing off, throttled, or the lease is lost).
+    `state` collects lane columns to write when the lease is released (`_record`)."""
     leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
     call_max = settings.OCPI_HTTP_CONNECT_TIMEOUT + settings.OCPI_HTTP_READ_TIMEOUT + 1
-    lane = _load_lane(lane_id)
-    if lane.paused:
-        return True
-    target = _lane_target(lane)
+    lane: Lane | None = None
+    target: Target | None = None
     while result.sent < max_messages:
         now = _now()
+        limit = min(LANE_BATCH, max_messages - result.sent)
+        if lane is None:
+            # First round: the lane and its partner come with its Deliveries (one query).
+            lane, deliveries = _read_lane(lane_id, limit)
+            if lane is None:
+                return False
+            if lane.paused:
+                return True
+            target = _lane_target(lane)
+        else:
+            deliveries = list(
+                Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by(
+                    "queued_at", "id"
+                )[:limit]
+            )
         if lane.retry_at is not None and lane.retry_at > now:
             return False  # backing off after a transient failure
-        limit = min(LANE_BATCH, max_messages - result.sent)
-        deliveries = list(
-            Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by("queued_at", "id")[
-                :limit
-            ]
-        )
         if not deliveries:
             return False
         if target is None:
@@ -731,7 +769,7 @@ def _drain(lane_id: int, token: str, result: LaneResult, max_messages: int) -> b
             if item.outcome == DeliveryAttempt.Outcome.TRANSIENT:
                 unsent = batch[i + 1 :]
                 break
-        _record(lane, token, sent, unsent, lost=lost)
+        _record(lane, token, sent, unsent, lost=lost, state=state)
         if lost:
             return True
         if sent and sent[-1].outcome == DeliveryAttempt.Outcome.TRANSIENT:
@@ -786,9 +824,27 @@ def _backoff(attempts: int) -> float:
     return random.uniform(step / 2, step)  # noqa: S311 - jitter, not security
 
 
-def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *, lost: bool):
+# `PartnerPushState.last_success_at` is written at most this often per lane task's view of it
+# (the statement is skipped when the value read with the lane is younger): a display field.
+LAST_SUCCESS_RESOLUTION = timedelta(seconds=1)
+
+
+def _record(
+    lane: Lane,
+    token: str,
+    sent: list[_Sent],
+    unsent: list[Delivery],
+    *,
+    lost: bool,
+    state: dict[str, Any] | None = None,
+):
     """Write down one round in one transaction, with a few bulk statements: the attempts,
-    the Deliveries' outcomes, the lane's throttle/backoff state and the partner's health."""
+    the Deliveries' outcomes, the lane's backoff on a transient failure and the partner's
+    health. The lane's debounce memory (`sent_at`) and the backoff reset after a success go
+    into `state`, written with the release of the lease (one statement less per round;
+    a worker dying in between only loses that memory: a debounced object may then go once
+    more at once, a lane's failure count is not reset). Without `state` they are written
+    here."""
     Outcome = DeliveryAttempt.Outcome
     now = _now()
     partner_id = lane.partner_id
@@ -810,7 +866,13 @@ def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *
         if ok and failed is None:
             lane.retry_at, lane.failures = None, 0
             lane_update.update(retry_at=None, failures=0)
-        if lane_update and not lost:
+        reset_earlier = False  # an earlier round of this task succeeded (not written yet)
+        if state is not None:
+            if failed is not None:  # the backoff written below must not be reset later
+                state.pop("retry_at", None)
+                reset_earlier = state.pop("failures", None) == 0
+            state.update(lane_update)
+        elif lane_update and not lost:
             Lane.objects.filter(pk=lane.pk, claim_token=token).update(**lane_update)
 
         DeliveryAttempt.objects.bulk_create(
@@ -862,13 +924,19 @@ def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *
                 last_latency_ms=s.result.duration_ms if s.result else None,
             )
 
-        state: dict[str, Any] = {}
-        if ok:
-            state["last_success_at"] = now
+        health: dict[str, Any] = {}
+        last_success = getattr(lane, "last_success", None)
+        if ok and (last_success is None or now - last_success >= LAST_SUCCESS_RESOLUTION):
+            health["last_success_at"] = now
         if parked or failed:
-            state.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
-        if state and not PartnerPushState.objects.filter(partner_id=partner_id).update(**state):
-            PartnerPushState.objects.get_or_create(partner_id=partner_id, defaults=state)
+            health.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
+            if ok:
+                health["last_success_at"] = now
+        if health:
+            if not PartnerPushState.objects.filter(partner_id=partner_id).update(**health):
+                PartnerPushState.objects.get_or_create(partner_id=partner_id, defaults=health)
+            if "last_success_at" in health:
+                lane.last_success = now
 
         for s in parked:
             Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
@@ -896,6 +964,8 @@ def _record(lane: Lane, token: str, sent: list[_Sent], unsent: list[Delivery], *
                 return
             Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
             failures = Lane.objects.get(pk=lane.pk).failures + 1
+            if reset_earlier:
+                failures = 1
             lane.retry_at = now + timedelta(seconds=_backoff(failures))
             lane.failures = failures
             Lane.objects.filter(pk=lane.pk).update(retry_at=lane.retry_at, failures=failures)
