@@ -52,6 +52,30 @@ ENV = {
 }
 
 
+def cpu_seconds(groups: dict[str, object]) -> dict[str, float]:
+    """CPU time (user + system, seconds) used so far by each group of processes, read from
+    /proc: `groups` maps a name to a predicate on (pid, pgid, comm). Linux only; a process
+    that ended in between is not counted (none of ours does during a measurement)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(groups, 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                raw = stat.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pgid, used = int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
+        for name, matches in groups.items():
+            if matches(int(entry), pgid, comm):
+                totals[name] += used
+                break
+    return totals
+
+
 class ReceiverProcess:
     """The receiver in a process of its own (its Python threads then do not share this
     process's GIL); each request it answers is reported back through a queue as
@@ -109,6 +133,9 @@ class ReceiverProcess:
 
     def pushes(self) -> list:
         return [r for r in self.requests if r.method in ("PUT", "PATCH")]
+
+    def pids(self) -> set[int]:
+        return {process.pid for process in self._processes}
 
     def stop(self) -> None:
         for process in self._processes:
@@ -247,6 +274,15 @@ def main() -> None:
         time.sleep(1)
         targets = all_evses[: args.evses]
         before = len(receiver.requests)
+        worker_groups = {worker.pid for worker in workers}
+        receiver_pids = receiver.pids() if args.receiver_process else set()
+        groups = {
+            "workers": lambda pid, pgid, comm: pgid in worker_groups,
+            "receivers": lambda pid, pgid, comm: pid in receiver_pids,
+            "postgres": lambda pid, pgid, comm: comm.startswith("postgres"),
+            "redis": lambda pid, pgid, comm: comm.startswith("redis"),
+            "bench": lambda pid, pgid, comm: pid == os.getpid(),
+        }
         saving_started = time.monotonic()
         if args.separate_saves:
             services.evses_set_status(evses=targets, status=Status.BLOCKED)
@@ -256,9 +292,11 @@ def main() -> None:
             with transaction.atomic():
                 services.evses_set_status(evses=targets, status=Status.BLOCKED)
         committed = time.monotonic()
+        cpu_before = cpu_seconds(groups)  # the workers start at the commit (fan-out on_commit)
         saving_took = committed - saving_started
         expected = 3 * len(targets)
         wait_for(lambda: len(receiver.requests) - before >= expected, timeout=600)
+        cpu_used = {name: used - cpu_before[name] for name, used in cpu_seconds(groups).items()}
         received = sorted(r.received_at for r in receiver.requests[before:])
         last = received[-1]
         per_second = expected / (last - committed)
@@ -295,6 +333,11 @@ def main() -> None:
     print(f"throughput, 3 partners: {expected} deliveries in {last - committed:.2f} s after "
           f"the commit = {per_second:.0f}/s (first→last receipt {first_to_last:.0f}/s; "
           f"{len(targets)} changes saved in {how} in {saving_took:.2f} s)")  # fmt: skip
+    cpu_total = sum(cpu_used.values())
+    print(f"CPU in the throughput step (commit → all received): {cpu_total:.2f} s = "
+          f"{cpu_total * 1000 / expected:.2f} ms per delivery; "
+          + ", ".join(f"{name} {used * 1000 / expected:.2f} ms ({used / cpu_total:.0%})"
+                      for name, used in cpu_used.items()))  # fmt: skip
     print(f"100 rapid changes of one EVSE (saved in {flips_took:.2f} s) → {len(messages)} "
           f"messages to one partner; last status {last_body and last_body.get('status')} "
           f"(final {final})")  # fmt: skip
