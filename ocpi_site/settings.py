@@ -302,7 +302,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        # httpx logs full request lines at INFO; our own client logs what matters.
+        # HTTP libraries log request lines (urllib3 at DEBUG, httpx – the tests' partner
+        # server – at INFO); our own client logs what matters.
+        "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         # SQL parameters include the plain token we send to each partner: never log them,

@@ -13,8 +13,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import orjson
+import urllib3
 from django.conf import settings
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from partners.tokens import authorization_header
 from versions.envelope import dumps
@@ -22,21 +30,29 @@ from versions.middleware import current_correlation_id
 
 logger = logging.getLogger(__name__)
 
-_client: httpx.Client | None = None
+_client: urllib3.PoolManager | None = None
 _client_pid: int | None = None
 
+# urllib3 rather than a higher-level client: a push is one small request on a kept-alive
+# connection, where urllib3 costs about 60 % of the CPU httpx did (0.3 vs 0.5 ms per call
+# on the benchmark host), and the workers' CPU is what limits push throughput
+# (docs/benchmarks.md). Its connections set TCP_NODELAY.
 
-def _http() -> httpx.Client:
-    # One pooled client per process; Celery's prefork workers must not share a parent's
-    # sockets, hence the pid check.
+
+def _http() -> urllib3.PoolManager:
+    # One pool per process; Celery's prefork workers must not share a parent's sockets,
+    # hence the pid check.
     global _client, _client_pid
     if _client is None or _client_pid != os.getpid():
-        _client = httpx.Client(
-            timeout=httpx.Timeout(
-                settings.OCPI_HTTP_READ_TIMEOUT, connect=settings.OCPI_HTTP_CONNECT_TIMEOUT
+        _client = urllib3.PoolManager(
+            # No retries and no redirects: a failed push is retried by the push engine with
+            # backoff, and a redirect is an answer to report, not to follow with our token.
+            retries=False,
+            timeout=urllib3.Timeout(
+                connect=settings.OCPI_HTTP_CONNECT_TIMEOUT, read=settings.OCPI_HTTP_READ_TIMEOUT
             ),
-            follow_redirects=False,
             headers={"User-Agent": "ocpi-cpo"},
+            maxsize=4,
         )
         _client_pid = os.getpid()
     return _client
@@ -123,28 +139,45 @@ def ocpi_request(
         response = _http().request(
             method,
             url,
-            content=content,
+            body=content,
             headers=headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            redirect=False,
+            **({} if timeout is None else {"timeout": urllib3.Timeout(timeout)}),
         )
-    except httpx.TimeoutException as exc:
-        logger.warning("OCPI %s %s timed out (%s)", method, url, type(exc).__name__)
-        raise OcpiCallFailed(f"timeout ({type(exc).__name__})") from None
-    except httpx.HTTPError as exc:
-        logger.warning("OCPI %s %s failed: %s", method, url, type(exc).__name__)
-        raise OcpiCallFailed(f"connection failed ({type(exc).__name__})") from None
+    except HTTPError as exc:
+        kind = _failure_kind(exc)
+        if kind.endswith("Timeout"):
+            logger.warning("OCPI %s %s timed out (%s)", method, url, kind)
+            raise OcpiCallFailed(f"timeout ({kind})") from None
+        logger.warning("OCPI %s %s failed: %s", method, url, kind)
+        raise OcpiCallFailed(f"connection failed ({kind})") from None
     duration_ms = round((time.monotonic() - started) * 1000)
     result = _parse(response, duration_ms=duration_ms, request_id=request_id)
     logger.info("OCPI %s %s -> %s in %d ms", method, url, result.describe(), duration_ms)
     return result
 
 
-def _parse(response: httpx.Response, *, duration_ms: int, request_id: str) -> OcpiResult:
-    excerpt = response.text[:500]
+def _failure_kind(exc: HTTPError) -> str:
+    """A stable name for why no answer came, whatever the library calls it."""
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3, so it goes first.
+    if isinstance(exc, NewConnectionError):
+        return "ConnectError"
+    if isinstance(exc, ConnectTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(exc, ReadTimeoutError):
+        return "ReadTimeout"
+    if isinstance(exc, ProtocolError):
+        return "ProtocolError"  # the connection broke before a whole answer arrived
+    return type(exc).__name__
+
+
+def _parse(response: urllib3.BaseHTTPResponse, *, duration_ms: int, request_id: str) -> OcpiResult:
+    raw = response.data or b""
+    excerpt = raw[:2000].decode("utf-8", errors="replace")[:500]
     ocpi_status, data, message = None, None, ""
     try:
-        envelope = response.json()
-    except ValueError:
+        envelope = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         envelope = None
     if isinstance(envelope, dict):
         status = envelope.get("status_code")
@@ -152,7 +185,7 @@ def _parse(response: httpx.Response, *, duration_ms: int, request_id: str) -> Oc
         data = envelope.get("data")
         message = str(envelope.get("status_message") or "")[:255]
     return OcpiResult(
-        http_status=response.status_code,
+        http_status=response.status,
         ocpi_status=ocpi_status,
         data=data,
         status_message=message,

@@ -26,13 +26,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from locations.models import EVSE, Connector, Location
 from locations.serializers import connector_data, evse_data, location_data
 from partners.models import InterfaceRole, Partner, PartnerEndpoint, PartnerRole, Role
 
+from . import lane_sql
 from .client import OcpiCallFailed, OcpiResult, join_url, ocpi_request
 from .models import (
     ChangeRecord,
@@ -517,19 +518,13 @@ LANE_BATCH = 50
 def _claim_lane(lane_id: int) -> str | None:
     token = str(uuid.uuid4())
     now = _now()
-    claimed = (
-        Lane.objects.filter(pk=lane_id)
-        .filter(Q(busy_until__isnull=True) | Q(busy_until__lt=now))
-        .update(busy_until=now + timedelta(seconds=settings.PUSH_LANE_LEASE), claim_token=token)
-    )
-    return token if claimed else None
+    until = now + timedelta(seconds=settings.PUSH_LANE_LEASE)
+    return token if lane_sql.claim(lane_id, token, now=now, until=until) else None
 
 
 def _renew_lane(lane_id: int, token: str) -> bool:
     lease = timedelta(seconds=settings.PUSH_LANE_LEASE)
-    return bool(
-        Lane.objects.filter(pk=lane_id, claim_token=token).update(busy_until=_now() + lease)
-    )
+    return bool(lane_sql.update_lane(lane_id, token, {"busy_until": _now() + lease}))
 
 
 def _release_lane(lane_id: int, token: str, state: dict[str, Any] | None = None) -> None:
@@ -540,59 +535,11 @@ def _release_lane(lane_id: int, token: str, state: dict[str, Any] | None = None)
     has committed: folded into it (UPDATE … RETURNING EXISTS(…)) its snapshot would predate
     our commit, so a Delivery committed meanwhile whose task found the lane still held could
     be left for the sweeper."""
-    Lane.objects.filter(pk=lane_id, claim_token=token).update(
-        busy_until=None, claim_token="", **(state or {})
-    )
+    lane_sql.update_lane(lane_id, token, {"busy_until": None, "claim_token": "", **(state or {})})
 
 
 def _has_due_work(lane_id: int) -> bool:
-    return (
-        Delivery.objects.filter(lane_id=lane_id, status__in=OPEN)
-        .filter(Q(lane__retry_at__isnull=True) | Q(lane__retry_at__lte=_now()))
-        .exists()
-    )
-
-
-_LANE_INFO = ("receiver_url", "paused", "last_success", "to_country", "to_party")
-
-
-def _lane_info(partner: OuterRef) -> dict[str, Subquery]:
-    """What sending needs about a lane's partner, as subqueries: `receiver_url` (its
-    Locations RECEIVER endpoint), `paused`, `last_success`, and `to_country`/`to_party` (its
-    eMSP role when it has one, else its first role)."""
-    endpoints = PartnerEndpoint.objects.filter(
-        partner_id=partner, identifier=LOCATIONS_MODULE, role=InterfaceRole.RECEIVER
-    ).order_by("pk")
-    roles = PartnerRole.objects.filter(partner_id=partner).order_by(
-        Case(When(role=Role.EMSP, then=Value(0)), default=Value(1)), "pk"
-    )
-    state = PartnerPushState.objects.filter(partner_id=partner)
-    return {
-        "receiver_url": Subquery(endpoints.values("url")[:1]),
-        "paused": Subquery(state.values("push_paused")[:1]),
-        "last_success": Subquery(state.values("last_success_at")[:1]),
-        "to_country": Subquery(roles.values("country_code")[:1]),
-        "to_party": Subquery(roles.values("party_id")[:1]),
-    }
-
-
-def _read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
-    """The lane's first `limit` open Deliveries in order and, from the same query, the lane
-    with its partner's data (`_lane_info`); (None, []) when the lane has nothing open."""
-    deliveries = list(
-        Delivery.objects.filter(lane_id=lane_id, status__in=OPEN)
-        .select_related("lane__partner")
-        .annotate(**_lane_info(OuterRef("partner_id")))
-        .order_by("queued_at", "id")[:limit]
-    )
-    if not deliveries:
-        return None, []
-    lane = deliveries[0].lane
-    for name in _LANE_INFO:
-        setattr(lane, name, getattr(deliveries[0], name))
-    for delivery in deliveries:
-        delivery.lane = lane
-    return lane, deliveries
+    return lane_sql.has_due_work(lane_id, now=_now())
 
 
 def _lane_target(lane: Lane) -> Target | None:
@@ -709,18 +656,14 @@ def _drain(
         limit = min(LANE_BATCH, max_messages - result.sent)
         if lane is None:
             # First round: the lane and its partner come with its Deliveries (one query).
-            lane, deliveries = _read_lane(lane_id, limit)
+            lane, deliveries = lane_sql.read_lane(lane_id, limit)
             if lane is None:
                 return False
             if lane.paused:
                 return True
             target = _lane_target(lane)
         else:
-            deliveries = list(
-                Delivery.objects.filter(lane_id=lane_id, status__in=OPEN).order_by(
-                    "queued_at", "id"
-                )[:limit]
-            )
+            deliveries = lane_sql.open_deliveries(lane_id, limit)
         if lane.retry_at is not None and lane.retry_at > now:
             return False  # backing off after a transient failure
         if not deliveries:
@@ -743,15 +686,9 @@ def _drain(
         if not due:
             _defer(lane, next_at, now)
             return True
-        ids = [d.pk for d in due]
-        Delivery.objects.filter(pk__in=ids, status=Status.PENDING).update(
-            status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now
-        )
-        # Read again: a fan-out may have merged changes in just before the UPDATE; from
-        # now on new changes make new pending Deliveries.
-        batch = list(
-            Delivery.objects.filter(pk__in=ids, status=Status.SENDING).order_by("queued_at", "id")
-        )
+        # Read again after marking: a fan-out may have merged changes in just before the
+        # UPDATE; from now on new changes make new pending Deliveries.
+        batch = lane_sql.mark_sending([d.pk for d in due], now=now)
         messages = build_messages(lane.location_id, batch)
         sent: list[_Sent] = []
         unsent: list[Delivery] = []
@@ -873,7 +810,7 @@ def _record(
                 reset_earlier = state.pop("failures", None) == 0
             state.update(lane_update)
         elif lane_update and not lost:
-            Lane.objects.filter(pk=lane.pk, claim_token=token).update(**lane_update)
+            lane_sql.update_lane(lane.pk, token, lane_update)
 
         DeliveryAttempt.objects.bulk_create(
             [
@@ -899,23 +836,13 @@ def _record(
                 finished_at=now,
                 last_error="The object is gone; its parent's PUT carries it.",
             )
-        if ok:
-
-            def per_row(value):
-                return Case(
-                    *(When(pk=s.delivery.pk, then=Value(value(s))) for s in ok),
-                    default=Value(None),
-                )
-
-            succeeded = Delivery.objects.filter(pk__in=[s.delivery.pk for s in ok])
-            succeeded.filter(status=Status.SENDING).update(
-                status=Status.SUCCEEDED,
-                finished_at=now,
-                last_error="",
-                last_http_status=per_row(lambda s: s.result.http_status),
-                last_ocpi_status=per_row(lambda s: s.result.ocpi_status),
-                last_latency_ms=per_row(lambda s: s.result.duration_ms),
-            )
+        lane_sql.mark_succeeded(
+            (
+                (s.delivery.pk, s.result.http_status, s.result.ocpi_status, s.result.duration_ms)
+                for s in ok
+            ),
+            now=now,
+        )
         for s in parked + ([failed] if failed else []):
             Delivery.objects.filter(pk=s.delivery.pk).update(
                 last_error=s.error,

@@ -1,0 +1,250 @@
+"""The statements the send loop runs for every lane, written out in SQL.
+
+Why not the ORM here: a lane task sends a few messages and runs about ten statements, and
+compiling those querysets cost more CPU than the HTTP calls and the database together
+(~2.3 ms to build and compile the lane read alone, 0.14 ms to run it; docs/benchmarks.md,
+"Push"). Push throughput is bounded by the workers' CPU, so the hot path uses fixed SQL
+strings built once per process from the models' table and column names. Everything else
+(fan-out, retries, parking, the admin) stays with the ORM.
+
+The SQL is plain enough for both PostgreSQL and SQLite (UPDATE … FROM needs SQLite 3.33).
+Values go through the fields' own adapters and converters (`_prep`, `_rows`), so datetimes,
+JSON and booleans are stored and read exactly as the ORM would.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from partners.models import InterfaceRole, Partner, PartnerEndpoint, PartnerRole, Role
+
+from .models import Delivery, Lane, PartnerPushState
+
+Status = Delivery.Status
+OPEN = (Status.PENDING, Status.SENDING)
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(model: type[Model], alias: str) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in _fields(model))
+
+
+@cache
+def _fields(model: type[Model]) -> list:
+    return list(model._meta.concrete_fields)
+
+
+def _prep(model: type[Model], name: str, value: Any) -> Any:
+    """`value` for column `name` (a field's attname) as the ORM would send it."""
+    field = next(f for f in _fields(model) if f.attname == name)
+    return field.get_db_prep_save(value, connection)
+
+
+@cache
+def _converters(model: type[Model], vendor: str) -> list[tuple[int, Any, list]]:
+    """(position, column expression, converters) of the fields that need converting."""
+    del vendor  # the cache key: converters depend on the database backend
+    out = []
+    for index, field in enumerate(_fields(model)):
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if converters:
+            out.append((index, col, converters))
+    return out
+
+
+@cache
+def _attnames(model: type[Model]) -> list[str]:
+    return [f.attname for f in _fields(model)]
+
+
+def _instance(model: type[Model], values: Sequence[Any]) -> Model:
+    """A model instance from the raw values of all its concrete columns, in field order."""
+    converted = list(values)
+    for index, col, converters in _converters(model, connection.vendor):
+        for convert in converters:
+            converted[index] = convert(converted[index], col, connection)
+    return model.from_db(connection.alias, _attnames(model), converted)
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A datetime from a joined column as the ORM would give it (aware, UTC)."""
+    col = PartnerPushState._meta.get_field("last_success_at").get_col("s")
+    for convert in connection.ops.get_db_converters(col):
+        value = convert(value, col, connection)
+    return value
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+# --- Statements --------------------------------------------------------------------------------
+
+
+def claim(lane_id: int, token: str, *, now: datetime, until: datetime) -> bool:
+    """Take the lane's lease if nobody holds it (or the holder's lease ran out)."""
+    sql = (
+        f"UPDATE {_table(Lane)} SET busy_until = %s, claim_token = %s "
+        "WHERE id = %s AND (busy_until IS NULL OR busy_until < %s)"
+    )
+    at = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at(until), token, lane_id, at(now)])
+        return cursor.rowcount == 1
+
+
+def update_lane(lane_id: int, token: str, values: dict[str, Any]) -> int:
+    """Set columns of the lane while we hold its lease (`values`: attname → value)."""
+    names = list(values)
+    assignments = ", ".join(f"{connection.ops.quote_name(n)} = %s" for n in names)
+    params = [_prep(Lane, n, values[n]) for n in names]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Lane)} SET {assignments} WHERE id = %s AND claim_token = %s",
+            [*params, lane_id, token],
+        )
+        return cursor.rowcount
+
+
+@cache
+def _read_sql(vendor: str) -> str:
+    del vendor
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {_columns(Delivery, 'd')}, {_columns(Lane, 'l')}, "
+        "p.state, p.outgoing_token, p.outgoing_token_base64, "
+        f"(SELECT e.url FROM {_table(PartnerEndpoint)} e WHERE e.partner_id = l.partner_id "
+        "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
+        "s.push_paused, s.last_success_at, "
+        # The addressee is the partner's eMSP role when it has one, else its first role.
+        f"(SELECT r.country_code FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id "
+        f"ORDER BY CASE WHEN r.{quote('role')} = %s THEN 0 ELSE 1 END, r.id LIMIT 1), "
+        f"(SELECT r.party_id FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id "
+        f"ORDER BY CASE WHEN r.{quote('role')} = %s THEN 0 ELSE 1 END, r.id LIMIT 1) "
+        f"FROM {_table(Delivery)} d "
+        f"JOIN {_table(Lane)} l ON l.id = d.lane_id "
+        f"JOIN {_table(Partner)} p ON p.id = l.partner_id "
+        f"LEFT JOIN {_table(PartnerPushState)} s ON s.partner_id = l.partner_id "
+        "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
+        "ORDER BY d.queued_at, d.id LIMIT %s"
+    )
+
+
+def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
+    """The lane's first `limit` open Deliveries in order and, from the same query, the lane
+    with its partner (`lane.partner`: state and outgoing token only) and what sending needs
+    about that partner: `lane.receiver_url` (its Locations RECEIVER endpoint), `lane.paused`,
+    `lane.last_success`, `lane.to_country`/`lane.to_party` (its eMSP role, else its first
+    role; None without roles). (None, []) when the lane has nothing open."""
+    params = [
+        "locations",
+        InterfaceRole.RECEIVER,
+        Role.EMSP,
+        Role.EMSP,
+        lane_id,
+        *OPEN,
+        limit,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_read_sql(connection.vendor), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    n_delivery, n_lane = len(_fields(Delivery)), len(_fields(Lane))
+    first = rows[0]
+    lane = _instance(Lane, first[n_delivery : n_delivery + n_lane])
+    state, token, base64, url, paused, last_success, to_country, to_party = first[
+        n_delivery + n_lane :
+    ]
+    # Booleans come as 0/1 from SQLite; None when the partner has no push state row yet.
+    lane.partner = Partner.from_db(
+        connection.alias,
+        ["id", "state", "outgoing_token", "outgoing_token_base64"],
+        [lane.partner_id, state, token, bool(base64)],
+    )
+    lane.receiver_url = url
+    lane.paused = bool(paused)
+    lane.last_success = _datetime(last_success)
+    lane.to_country, lane.to_party = to_country, to_party
+    deliveries = []
+    for row in rows:
+        delivery = _instance(Delivery, row[:n_delivery])
+        delivery.lane = lane
+        deliveries.append(delivery)
+    return lane, deliveries
+
+
+def open_deliveries(lane_id: int, limit: int) -> list[Delivery]:
+    """The lane's first `limit` open Deliveries in order (the lane's later rounds)."""
+    sql = (
+        f"SELECT {_columns(Delivery, 'd')} FROM {_table(Delivery)} d "
+        "WHERE d.lane_id = %s AND d.status IN (%s, %s) ORDER BY d.queued_at, d.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lane_id, *OPEN, limit])
+        return [_instance(Delivery, row) for row in cursor.fetchall()]
+
+
+def mark_sending(ids: Sequence[int], *, now: datetime) -> list[Delivery]:
+    """Mark these pending Deliveries as being sent (one more attempt) and return them as
+    they are now, in lane order: a fan-out may have merged changes into one just before."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    table = _table(Delivery)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, last_attempt_at = %s "
+            f"WHERE id IN ({_placeholders(len(ids))}) AND status = %s",
+            [Status.SENDING, at, *ids, Status.PENDING],
+        )
+        cursor.execute(
+            f"SELECT {_columns(Delivery, 'd')} FROM {table} d "
+            f"WHERE d.id IN ({_placeholders(len(ids))}) AND d.status = %s "
+            "ORDER BY d.queued_at, d.id",
+            [*ids, Status.SENDING],
+        )
+        return [_instance(Delivery, row) for row in cursor.fetchall()]
+
+
+def mark_succeeded(results: Iterable[tuple[int, int | None, int | None, int | None]], *, now):
+    """Deliveries being sent that succeeded: (id, HTTP status, OCPI status, latency ms)."""
+    rows = list(results)
+    if not rows:
+        return
+    values = ", ".join(
+        ["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), CAST(%s AS integer))"]
+        * len(rows)
+    )
+    table = _table(Delivery)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, http, ocpi, ms) AS (VALUES {values}) "
+            f"UPDATE {table} SET status = %s, finished_at = %s, last_error = '', "
+            "last_http_status = v.http, last_ocpi_status = v.ocpi, last_latency_ms = v.ms "
+            f"FROM v WHERE {table}.id = v.id AND {table}.status = %s",
+            [
+                *(value for row in rows for value in row),
+                Status.SUCCEEDED,
+                connection.ops.adapt_datetimefield_value(now),
+                Status.SENDING,
+            ],
+        )
+
+
+def has_due_work(lane_id: int, *, now: datetime) -> bool:
+    """Whether the lane has an open Delivery and is not backing off."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_table(Delivery)} d JOIN {_table(Lane)} l ON l.id = d.lane_id "
+            "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
+            "AND (l.retry_at IS NULL OR l.retry_at <= %s) LIMIT 1",
+            [lane_id, *OPEN, connection.ops.adapt_datetimefield_value(now)],
+        )
+        return cursor.fetchone() is not None
