@@ -5,18 +5,15 @@ Its eMSP runs as a real HTTP server in a subprocess, under its own virtualenv (i
 fetches our versions and details with our token B while handling our POST, as the spec says,
 and answers its token C, with which we then call it.
 
-The library has no initiator side (it cannot POST credentials to another platform), so the
-other direction (a partner registering with us) is tested against tests/ocpi_partner_server.
+The library has no initiator side (it cannot POST credentials to another platform). The
+other direction (a partner registering with us) is tested end to end in
+test_end_to_end_they_register_with_us, where latam-evra-ocpi's client does the POST and this
+same eMSP serves the versions URL and token B it hands us; the error paths of that direction
+are in test_they_register_with_us, against tests/ocpi_partner_server. The helpers that build
+the virtualenv and start the eMSP are in conftest.py.
 """
 
-import hashlib
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,67 +25,6 @@ from pushers.client import ocpi_request
 from tests.ocpi_partner_server import authorization
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-HERE = Path(__file__).parent / "extrawest"
-REQUIREMENTS = HERE / "requirements.txt"
-VENV = Path(__file__).resolve().parents[2] / "var" / "test-extrawest-venv"
-
-
-def extrawest_python() -> Path:
-    """The interpreter of a virtualenv holding extrawest-ocpi, created once from PyPI."""
-    python = VENV / "bin" / "python"
-    stamp = VENV / "requirements.sha256"
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return python
-    steps = [
-        [sys.executable, "-m", "venv", "--clear", str(VENV)],
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=300)  # noqa: S603
-        if done.returncode != 0:
-            pytest.fail(f"could not install extrawest-ocpi: {done.stderr[-2000:]}")
-    stamp.write_text(wanted)
-    return python
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def extrawest_interpreter():
-    return extrawest_python()
-
-
-@pytest.fixture
-def extrawest_emsp(extrawest_interpreter):
-    port, token_a = free_port(), "xw-token-a-" + os.urandom(6).hex()
-    process = subprocess.Popen(  # noqa: S603
-        [str(extrawest_interpreter), str(HERE / "emsp_app.py"), str(port), token_a],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/ocpi/versions", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode(errors="replace")[-2000:]
-                    pytest.fail(f"the extrawest eMSP did not start: {output}")
-                time.sleep(0.2)
-        yield {"base": base, "versions_url": f"{base}/ocpi/versions", "token_a": token_a}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stdout.close()
 
 
 def test_we_register_with_an_extrawest_emsp(our_server, extrawest_emsp):
