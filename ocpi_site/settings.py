@@ -258,6 +258,10 @@ CELERY_TASK_TIME_LIMIT = 90
 # run, a few ms each). With it the fix-up closes them only every this many tasks, and
 # `ocpi_site/celery.py` applies Django's own CONN_MAX_AGE rule around each task instead.
 CELERY_DB_REUSE_MAX = 1000
+# Remote control (`celery inspect`/`control`, Flower) makes each worker listen on a Redis
+# pub/sub channel, and when Redis goes away kombu 5.7 can crash the worker while closing that
+# channel (docs/reliability.md, Findings). Nothing here needs it, so it is off by default.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = env_bool("CELERY_WORKER_REMOTE_CONTROL", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 # Publishing a task must never hold up (or break) the save that triggered it: no publish

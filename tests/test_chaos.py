@@ -73,6 +73,7 @@ def test_after_chaos_the_receiver_holds_exactly_our_locations(
     assert report.settled, text
     assert not report.refused, text
     assert not report.mismatches, text
+    assert not report.unexpected_exits, text  # no worker or beat died by itself
     assert report.changes_made == config.changes, text
     assert report.faults["receiver"] and report.faults["worker"], text
     if config.broker == "redis":
