@@ -15,8 +15,6 @@ from partners.models import Partner
 from . import services
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
 
-OPEN = [Delivery.Status.PENDING, Delivery.Status.SENDING]
-
 
 def _count(model, condition: Q):
     """Per-partner count as a subquery (one query for the whole list, no join fan-out)."""
@@ -68,7 +66,7 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("partner")
             .annotate(
-                _backlog=_count(Delivery, Q(status__in=OPEN)),
+                _backlog=_count(Delivery, Q(status__in=Delivery.OPEN)),
                 _parked=_count(Delivery, Q(status=Delivery.Status.FAILED)),
                 _attempts=_count(DeliveryAttempt, Q(started_at__gte=since)),
                 _failed=_count(DeliveryAttempt, Q(started_at__gte=since) & not_success),

@@ -8,7 +8,7 @@ strings built once per process from the models' table and column names. Everythi
 (fan-out, retries, parking, the admin) stays with the ORM.
 
 The SQL is plain enough for both PostgreSQL and SQLite (UPDATE … FROM needs SQLite 3.33).
-Values go through the fields' own adapters and converters (`_prep`, `_rows`), so datetimes,
+Values go through the fields' own adapters and converters (`_prep`, `_instance`), so datetimes,
 JSON and booleans are stored and read exactly as the ORM would.
 """
 
@@ -25,7 +25,8 @@ from partners.models import InterfaceRole, Partner, PartnerEndpoint, PartnerRole
 from .models import Delivery, Lane, PartnerPushState
 
 Status = Delivery.Status
-OPEN = (Status.PENDING, Status.SENDING)
+OPEN = Delivery.OPEN
+LOCATIONS_MODULE = "locations"  # the OCPI module identifier of the partners' receivers
 
 
 def _table(model: type[Model]) -> str:
@@ -145,7 +146,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     `lane.last_success`, `lane.to_country`/`lane.to_party` (its eMSP role, else its first
     role; None without roles). (None, []) when the lane has nothing open."""
     params = [
-        "locations",
+        LOCATIONS_MODULE,
         InterfaceRole.RECEIVER,
         Role.EMSP,
         Role.EMSP,
@@ -213,7 +214,9 @@ def mark_sending(ids: Sequence[int], *, now: datetime) -> list[Delivery]:
         return [_instance(Delivery, row) for row in cursor.fetchall()]
 
 
-def mark_succeeded(results: Iterable[tuple[int, int | None, int | None, int | None]], *, now):
+def mark_succeeded(
+    results: Iterable[tuple[int, int | None, int | None, int | None]], *, now: datetime
+) -> None:
     """Deliveries being sent that succeeded: (id, HTTP status, OCPI status, latency ms)."""
     rows = list(results)
     if not rows:

@@ -35,6 +35,7 @@ from partners.models import InterfaceRole, Partner, PartnerEndpoint, PartnerRole
 
 from . import lane_sql
 from .client import OcpiCallFailed, OcpiResult, join_url, ocpi_request
+from .lane_sql import LOCATIONS_MODULE
 from .models import (
     ChangeRecord,
     Delivery,
@@ -49,8 +50,7 @@ logger = logging.getLogger(__name__)
 Level = ChangeRecord.Level
 Method = ChangeRecord.Method
 Status = Delivery.Status
-OPEN = [Status.PENDING, Status.SENDING]
-LOCATIONS_MODULE = "locations"
+OPEN = Delivery.OPEN
 
 
 def _now() -> datetime:

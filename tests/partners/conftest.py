@@ -107,6 +107,32 @@ def extrawest_emsp_server(python: Path, token_a: str):
         process.stdout.close()
 
 
+def extrawest_as_we_store_it(base: str) -> dict:
+    """What we keep about the extrawest eMSP at `base` once registered, whichever side
+    started the registration: its endpoints and its roles (emsp_app.py)."""
+    return {
+        "endpoints": [
+            ("credentials", "SENDER", f"{base}/ocpi/emsp/2.2.1/credentials/"),
+            ("locations", "RECEIVER", f"{base}/ocpi/emsp/2.2.1/locations/"),
+        ],
+        "roles": [
+            {
+                "role": "EMSP",
+                "country_code": "UA",
+                "party_id": "XWE",
+                "business_details": {"name": "Extrawest eMSP"},
+            }
+        ],
+    }
+
+
+def stored_endpoints_and_roles(partner) -> dict:
+    return {
+        "endpoints": sorted(partner.endpoints.values_list("identifier", "role", "url")),
+        "roles": list(partner.roles.values("role", "country_code", "party_id", "business_details")),
+    }
+
+
 @pytest.fixture(scope="session")
 def extrawest_interpreter():
     return extrawest_python()

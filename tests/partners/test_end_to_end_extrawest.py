@@ -23,6 +23,7 @@ from partners.models import Partner
 from partners.selectors import partner_endpoint_url
 from pushers.client import ocpi_request
 from tests.ocpi_partner_server import authorization
+from tests.partners.conftest import extrawest_as_we_store_it, stored_endpoints_and_roles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,18 +50,7 @@ def test_we_register_with_an_extrawest_emsp(our_server, extrawest_emsp):
     partner = Partner.objects.get(name="Extrawest")
     assert partner.state == Partner.State.REGISTERED
     assert partner.version == "2.2.1"
-    assert sorted(partner.endpoints.values_list("identifier", "role", "url")) == [
-        ("credentials", "SENDER", f"{base}/ocpi/emsp/2.2.1/credentials/"),
-        ("locations", "RECEIVER", f"{base}/ocpi/emsp/2.2.1/locations/"),
-    ]
-    assert list(partner.roles.values("role", "country_code", "party_id", "business_details")) == [
-        {
-            "role": "EMSP",
-            "country_code": "UA",
-            "party_id": "XWE",
-            "business_details": {"name": "Extrawest eMSP"},
-        }
-    ]
+    assert stored_endpoints_and_roles(partner) == extrawest_as_we_store_it(base)
     assert partner.outgoing_token.startswith("xw-c-")
     # Its token C works for our next calls, its token A no longer does.
     versions = ocpi_request("GET", extrawest_emsp["versions_url"], token=partner.outgoing_token)

@@ -34,7 +34,12 @@ from locations.services import location_create
 from partners.models import IssuedToken, Partner
 from partners.tokens import hash_token
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
-from tests.partners.conftest import OUR_ROLES, extrawest_emsp_server
+from tests.partners.conftest import (
+    OUR_ROLES,
+    extrawest_as_we_store_it,
+    extrawest_emsp_server,
+    stored_endpoints_and_roles,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,18 +146,7 @@ def test_a_latam_client_registers_its_extrawest_emsp_with_us(our_server, partner
     assert partner.registered_by == "them"
     assert (partner.version, partner.versions_url) == ("2.2.1", partner_side["versions_url"])
     assert partner.outgoing_token == partner_side["token_a"]
-    assert sorted(partner.endpoints.values_list("identifier", "role", "url")) == [
-        ("credentials", "SENDER", f"{base}/ocpi/emsp/2.2.1/credentials/"),
-        ("locations", "RECEIVER", f"{base}/ocpi/emsp/2.2.1/locations/"),
-    ]
-    assert list(partner.roles.values("role", "country_code", "party_id", "business_details")) == [
-        {
-            "role": "EMSP",
-            "country_code": "UA",
-            "party_id": "XWE",
-            "business_details": {"name": "Extrawest eMSP"},
-        }
-    ]
+    assert stored_endpoints_and_roles(partner) == extrawest_as_we_store_it(base)
     live = partner.issued_tokens.filter(revoked_at__isnull=True)
     assert [(t.kind, t.token_hash) for t in live] == [("C", hash_token(token_c))]
 
