@@ -1,4 +1,7 @@
-"""The twelve OCPI 2.2.1 enums of the Locations module (locations.md §10), values exact."""
+"""The twelve OCPI 2.2.1 enums of the Locations module, values exact.
+
+OCPI 2.2.1, Locations module, 8.4 Data types; TokenType is from the Tokens module.
+"""
 
 from django.db import models
 

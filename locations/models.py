@@ -1,4 +1,5 @@
-"""Location, EVSE and Connector with every OCPI 2.2.1 field (locations.md §6-8).
+"""Location, EVSE and Connector with every OCPI 2.2.1 field (OCPI 2.2.1, Locations module,
+8.3 Object description).
 
 Model field names equal the OCPI property names. Scalar fields are columns; sub-objects
 (GeoLocation, Hours, BusinessDetails, ...) are JSON columns validated against the spec's
@@ -98,7 +99,8 @@ class Location(models.Model):
     last_updated = models.DateTimeField(editable=False)
 
     class Meta:
-        # Oldest first, so that pages stay stable while a partner crawls (transport.md §6).
+        # Oldest first, so that pages stay stable while a partner crawls (OCPI 2.2.1,
+        # Transport and format, Pagination: Paginated Response).
         ordering = ["row_id"]
         constraints = [
             models.UniqueConstraint(
@@ -178,7 +180,8 @@ class EVSE(models.Model):
                 name="evse_unique_uid",
                 violation_error_message="An EVSE with this uid exists already.",
             ),
-            # An EVSE ID may be reused once its old EVSE is REMOVED (locations.md §2).
+            # An EVSE ID may be reused once its old EVSE is REMOVED (OCPI 2.2.1, Locations
+            # module, 8.3.2 EVSE Object: `evse_id`).
             models.UniqueConstraint(
                 Upper("evse_id"),
                 condition=~Q(status=enums.Status.REMOVED) & ~Q(evse_id=""),
@@ -229,8 +232,8 @@ class Connector(models.Model):
         return f"{self.evse} / {self.id}"
 
 
-# OCPI property names of each object, in the spec's order (locations.md §6-8). `evses` and
-# `connectors` are children, not columns.
+# OCPI property names of each object, in the spec's order (OCPI 2.2.1, Locations module,
+# 8.3 Object description). `evses` and `connectors` are children, not columns.
 LOCATION_FIELDS = (
     "country_code", "party_id", "id", "publish", "publish_allowed_to", "name", "address",
     "city", "postal_code", "state", "country", "coordinates", "related_locations",

@@ -1,4 +1,5 @@
-"""Reads of Locations, EVSEs and Connectors for the Sender API (locations.md §3).
+"""Reads of Locations, EVSEs and Connectors for the Sender API (OCPI 2.2.1, Locations module,
+8.2.1 Sender Interface).
 
 Every query here is shaped so that rendering a page costs a constant number of SQL queries,
 whatever the page size and however many EVSEs a Location has: the Location page, then one
@@ -14,9 +15,9 @@ Two shapes of the same reads:
   model instances and decoding ~4,000 JSON values with the standard library was most of
   the cost of a page (docs/benchmarks.md, "Locations API").
 
-Ids are CiStrings (locations.md §2): they are compared as `UPPER(column) = UPPER(value)`,
-the same expression as the unique constraints and `location_upper_id_idx`, so the lookups
-use those indexes on PostgreSQL.
+Ids are CiStrings (OCPI 2.2.1, Types, CiString type): they are compared as
+`UPPER(column) = UPPER(value)`, the same expression as the unique constraints and
+`location_upper_id_idx`, so the lookups use those indexes on PostgreSQL.
 """
 
 from collections.abc import Sequence
@@ -44,7 +45,8 @@ def location_list() -> QuerySet[Location]:
     """Every Location in a stable page order (oldest first), with EVSEs and Connectors.
 
     REMOVED EVSEs are included, with their status: a pulling receiver learns of a removal
-    that way (locations.md §3.1, §5).
+    that way (OCPI 2.2.1, Locations module, 8.1 Flow and Lifecycle and 8.2.1 Sender Interface,
+    GET List Response Data).
     """
     return Location.objects.order_by("row_id").prefetch_related(
         Prefetch("evses", queryset=_evses_with_connectors())

@@ -1,4 +1,5 @@
-"""Location, EVSE and Connector as OCPI JSON objects (locations.md §6-8).
+"""Location, EVSE and Connector as OCPI JSON objects (OCPI 2.2.1, Locations module,
+8.3 Object description).
 
 Plain functions that build dicts directly: DRF serializers cost too much for a full pull of
 tens of thousands of Locations. The dicts hold `datetime` objects for `last_updated`;

@@ -233,7 +233,7 @@ else:
     # Fail fast instead of blocking a web request when the broker is down: the outbox
     # sweeper re-queues anything whose message could not be sent.
     # Publishing reconnects once, at once, instead of kombu's default of retrying for
-    # broker_connection_timeout (4 s, ~6 s in practice) on every save during an outage.
+    # broker_connection_timeout on every save during an outage (docs/reliability.md).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 5,

@@ -1,4 +1,5 @@
-"""The credentials object (versions-and-credentials.md §2.2): validation and our own object."""
+"""The credentials object (OCPI 2.2.1, Credentials module, Credentials object): validation
+and our own object."""
 
 from django.conf import settings
 from rest_framework import serializers

@@ -307,8 +307,9 @@ class _Handler(BaseHTTPRequestHandler):
     partner: FakeEmsp
     # TCP_NODELAY, as production HTTP servers set it: the answer goes out in two writes
     # (headers, body), and with Nagle's algorithm on a kept-alive connection the body waits
-    # for the client's delayed ACK of the headers (~40 ms on Linux) – a stall no real
-    # receiver has, which made every keep-alive push in the benchmark take 40+ ms.
+    # for the client's delayed ACK of the headers – a stall no real receiver has, which
+    # slowed every keep-alive push in the benchmark (docs/benchmarks.md, "Push: where the
+    # time went").
     disable_nagle_algorithm = True
 
     def _serve(self) -> None:

@@ -75,7 +75,7 @@ EXCLUDED_CHECKS = [
     openapi_checks.positive_data_acceptance,
     # Replaced by ocpi_negative_data_rejection below: OCPI answers a request that reached
     # the OCPI layer (valid JSON, authorised caller) with HTTP 200 and an OCPI error code,
-    # e.g. an invalid credentials object is HTTP 200 + 2001 (transport.md §4), where
+    # e.g. an invalid credentials object is HTTP 200 + 2001 (OCPI 2.2.1, Status codes), where
     # schemathesis expects a 4xx.
     openapi_checks.negative_data_rejection,
 ]
@@ -143,7 +143,8 @@ def before_generate_path_parameters(context, strategy):
 
 
 def ocpi_envelope(ctx, response, case):
-    """Every response with a body is the OCPI envelope (transport.md §3)."""
+    """Every response with a body is the OCPI envelope (OCPI 2.2.1, Transport and format,
+    Response format)."""
     if response.request.method == "HEAD":
         return None
     body = response.json()

@@ -370,8 +370,9 @@ def test_each_partner_reads_with_its_own_routing_headers(
 def test_another_partys_routing_headers_on_credentials_still_answer_the_caller_only(
     ocpi_client, other_partner
 ):
-    # Configuration modules ignore routing headers (transport.md §9): the answer is about the
-    # token's own partner, never about the party named in the headers.
+    # Configuration modules ignore routing headers (OCPI 2.2.1, Transport and format, Message
+    # Routing): the answer is about the token's own partner, never about the party named in
+    # the headers.
     response = ocpi_client.get(
         CREDENTIALS, HTTP_OCPI_FROM_COUNTRY_CODE="FR", HTTP_OCPI_FROM_PARTY_ID="OTH"
     )
@@ -664,8 +665,8 @@ def _role(**changes) -> dict:
     return role
 
 
-# (body bytes, HTTP status, OCPI status). Bodies that are not JSON: 400 + 2000 (transport.md
-# §4); JSON that is not a valid credentials object: HTTP 200 + 2001.
+# (body bytes, HTTP status, OCPI status). Bodies that are not JSON: 400 + 2000 (OCPI 2.2.1,
+# Status codes); JSON that is not a valid credentials object: HTTP 200 + 2001.
 MALFORMED_BODIES = {
     "not JSON": (b"{token: nope", 400, 2000),
     "truncated JSON": (b'{"token": "abc', 400, 2000),

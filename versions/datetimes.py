@@ -1,4 +1,7 @@
-"""OCPI DateTime (transport.md §11): UTC only, `Z` optional on input, always `Z` on output."""
+"""OCPI DateTime: UTC only, `Z` optional on input, always `Z` on output.
+
+OCPI 2.2.1, Types, DateTime type.
+"""
 
 import re
 from datetime import UTC, datetime

@@ -1,4 +1,5 @@
-"""The OCPI response envelope (transport.md §3), rendered with orjson."""
+"""The OCPI response envelope (OCPI 2.2.1, Transport and format, Response format), rendered
+with orjson."""
 
 from datetime import datetime
 from typing import Any

@@ -1,4 +1,4 @@
-"""OCPI errors and how each reaches the client (transport.md §4).
+"""OCPI errors and how each reaches the client (OCPI 2.2.1, Status codes).
 
 Transport-level problems (authentication, bad parameters, unknown objects) get an HTTP error
 status; problems found past the transport layer get HTTP 200 with an OCPI error code. Either
@@ -105,7 +105,8 @@ def ocpi_exception_handler(exc, context):
         return unauthorized_response(str(exc.detail))
     if isinstance(exc, drf_exceptions.PermissionDenied):
         # A known token that may not use this module (token A outside versions/credentials,
-        # a suspended partner): OCPI wants 401 here, not 403 (transport.md §2).
+        # a suspended partner): OCPI wants 401 here, not 403 (OCPI 2.2.1,
+        # Transport and format, Authorization header).
         return unauthorized_response(str(exc.detail))
     if isinstance(exc, drf_exceptions.ParseError):
         return OcpiResponse(

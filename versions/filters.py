@@ -22,7 +22,10 @@ class OcpiDateTimeFilter(django_filters.Filter):
 
 
 class LastUpdatedFilterSet(django_filters.FilterSet):
-    """`date_from` inclusive, `date_to` exclusive, on `last_updated` (transport.md §6)."""
+    """`date_from` inclusive, `date_to` exclusive, on `last_updated`.
+
+    OCPI 2.2.1, Transport and format, Pagination (Paginated Request).
+    """
 
     date_from = OcpiDateTimeFilter(field_name="last_updated", lookup_expr="gte")
     date_to = OcpiDateTimeFilter(field_name="last_updated", lookup_expr="lt")

@@ -1,4 +1,5 @@
-"""X-Request-ID / X-Correlation-ID on every response (transport.md §10)."""
+"""X-Request-ID / X-Correlation-ID on every response (OCPI 2.2.1, Transport and format,
+Unique message IDs)."""
 
 import re
 import uuid

@@ -1,4 +1,7 @@
-"""Pagination of list GETs (transport.md §6): offset/limit in, Link/X-Total-Count/X-Limit out."""
+"""Pagination of list GETs: offset/limit in, Link/X-Total-Count/X-Limit out.
+
+OCPI 2.2.1, Transport and format, Pagination (Paginated Request, Paginated Response).
+"""
 
 from collections.abc import Callable, Sequence
 from typing import Any

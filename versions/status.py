@@ -1,4 +1,4 @@
-"""OCPI status codes (transport.md §5) and the messages we send with them."""
+"""OCPI status codes (OCPI 2.2.1, Status codes) and the messages we send with them."""
 
 from enum import IntEnum
 

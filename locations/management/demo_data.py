@@ -1,4 +1,5 @@
-"""Realistic, spec-valid demo sites (locations.md §6-10) for `manage.py ocpi_demo_data`.
+"""Realistic, spec-valid demo sites for `manage.py ocpi_demo_data` (valid against OCPI 2.2.1,
+Locations module, 8.3 Object description and 8.4 Data types).
 
 Everything comes from one `random.Random(seed)` consumed in site order, so the same seed
 gives the same data whatever the batch size. Ids derive from the seed and the site number

@@ -1,4 +1,5 @@
-"""The Locations Sender interface (locations.md §3) through real HTTP requests."""
+"""The Locations Sender interface (OCPI 2.2.1, Locations module, 8.2.1 Sender Interface)
+through real HTTP requests."""
 
 import re
 from datetime import timedelta
@@ -572,7 +573,7 @@ def test_token_a_of_a_pending_partner_is_401(full_site, pending_partner_token_a,
     }
 
 
-# --- Routing headers (transport.md §9) -----------------------------------------------
+# --- Routing headers (OCPI 2.2.1, Transport and format, Message Routing) -------------
 
 
 def routing_headers(response) -> dict[str, str | None]:

@@ -98,7 +98,8 @@ def test_raw_token_is_refused_unless_the_partner_switch_is_on(partner):
 
 
 def test_the_spec_example_with_a_trailing_newline_is_a_different_token(partner):
-    # transport.md §2 erratum: base64("token\n") must not match "token".
+    # OCPI 2.2.1, Transport and format, Authorization header: the spec's examples encode the
+    # token with a trailing newline; base64("token\n") must not match "token".
     newline_client = Client(HTTP_AUTHORIZATION=token_header(PARTNER_TOKEN + "\n"))
     assert newline_client.get("/ocpi/versions").status_code == 401
 

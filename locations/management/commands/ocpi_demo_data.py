@@ -38,7 +38,7 @@ def _analyze() -> None:
 
     After a bulk load the planner may otherwise believe the tables are (nearly) empty and
     pick sequential scans for the API's prefetch queries (seen on PostgreSQL with
-    autovacuum off: ~25 ms per query instead of well under 1 ms). Cheap: it samples.
+    autovacuum off; figures in docs/benchmarks.md, "Locations API"). Cheap: it samples.
     """
     with connection.cursor() as cursor:
         for model in (Location, EVSE, Connector, ChangeRecord):
