@@ -3,7 +3,7 @@ from django.db.models.functions import Upper
 
 
 class Role(models.TextChoices):
-    """OCPI Role (transport.md §11)."""
+    """OCPI Role (OCPI 2.2.1, Types, Role enum)."""
 
     CPO = "CPO"
     EMSP = "EMSP"

@@ -1,4 +1,5 @@
-"""Our credentials endpoint: /ocpi/2.2.1/credentials (versions-and-credentials.md §2, §3)."""
+"""Our credentials endpoint: /ocpi/2.2.1/credentials (OCPI 2.2.1, Credentials module:
+Interfaces and endpoints, and Use cases, Registration)."""
 
 from rest_framework.views import APIView
 
