@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-production")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403
 
 # The test client speaks plain HTTP.
 SECURE_SSL_REDIRECT = False

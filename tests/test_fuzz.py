@@ -93,7 +93,7 @@ def ocpi_negative_data_rejection(ctx, response, case):
 
 class Counter:
     requests = 0
-    operations: set[str] = set()  # noqa: RUF012 - one run's tally
+    operations: set[str] = set()  # one run's tally
     started: float | None = None
 
 

@@ -596,7 +596,7 @@ class FaultInjector(threading.Thread):
             for _, fault in list(self._active.values()):  # the changes are over: undo
                 try:
                     self.up(fault)
-                except BaseException as exc:  # noqa: BLE001
+                except BaseException as exc:  # noqa: BLE001 - kept for finish(); undo the rest
                     self.error = self.error or exc
             self._active.clear()
 
