@@ -1,0 +1,225 @@
+"""The messages an operator reads when a stored OCPI sub-object is wrong.
+
+Each validator names the exact place of the problem (`field.member[index].member: problem`);
+these tests pin the whole message, so that a change of the validation machinery cannot make
+one vaguer unnoticed.
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from locations import enums, validators
+
+GEO = {"latitude": "52.089444", "longitude": "5.110278"}
+HOURS = {"weekday": 1, "period_begin": "07:00", "period_end": "23:00"}
+PERIOD = {"period_begin": "2024-12-24T06:00:00Z", "period_end": "2024-12-24T07:00:00Z"}
+IMAGE = {"url": "https://charging.example.com/site.jpg", "category": "LOCATION", "type": "jpeg"}
+
+
+def one_of(choices) -> str:
+    return "is not one of: " + ", ".join(choices.values)
+
+
+INVALID = [
+    # GeoLocation
+    ("coordinates", {**GEO, "latitude": "52.1"},
+     "coordinates.latitude: '52.1' does not match the required format, e.g. 52.089444"),
+    ("coordinates", {**GEO, "longitude": "5.1"},
+     "coordinates.longitude: '5.1' does not match the required format, e.g. 5.110278"),
+    ("coordinates", {**GEO, "latitude": 52.089444}, "coordinates.latitude: must be a text"),
+    ("coordinates", {**GEO, "latitude": "52.08944400000"},
+     "coordinates.latitude: at most 10 characters (it has 14)"),
+    ("coordinates", {"latitude": "52.089444"}, "coordinates.longitude: is required"),
+    ("coordinates", {**GEO, "latitude": None}, "coordinates.latitude: is required"),
+    ("coordinates", {**GEO, "altitude": 3, "accuracy": 1},
+     "coordinates: unknown field(s): accuracy, altitude"),
+    ("coordinates", "52.089444, 5.110278", "coordinates: must be an object"),
+    # AdditionalGeoLocation, DisplayText
+    ("related_locations", [{**GEO, "name": {"language": "EN", "text": "Entrance"}}],
+     "related_locations[0].name.language: 'EN' does not match the required format, e.g. en"),
+    ("related_locations", GEO, "related_locations: must be a list"),
+    ("directions", [{"language": "en", "text": "left\tright"}],
+     "directions[0].text: must not contain control characters (line breaks, tabs)"),
+    ("directions", [{"language": "en", "text": "x" * 513}],
+     "directions[0].text: at most 512 characters (it has 513)"),
+    ("directions", [{"language": "en"}], "directions[0].text: is required"),
+    # BusinessDetails, Image
+    ("operator", {"name": ""}, "operator.name: must not be empty"),
+    ("suboperator", {"name": "   "}, "suboperator.name: must not be empty"),
+    ("owner", {"website": "https://owner.example.com"}, "owner.name: is required"),
+    ("operator", {"name": "X", "website": "ftp://files.example.com"},
+     "operator.website: 'ftp://files.example.com' is not a valid http(s) URL"),
+    ("operator", {"name": "X", "website": "https://" + "a" * 250 + ".com"},
+     "operator.website: at most 255 characters (it has 262)"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "category": "LOGO"}},
+     f"operator.logo.category: 'LOGO' {one_of(enums.ImageCategory)}"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "type": "jpeg2"}},
+     "operator.logo.type: at most 4 characters (it has 5)"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "type": "pñg"}},
+     "operator.logo.type: only ASCII characters are allowed"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "width": "512"}},
+     "operator.logo.width: must be a whole number"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "height": True}},
+     "operator.logo.height: must be a whole number"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "width": -1}},
+     "operator.logo.width: must be at least 0"),
+    ("operator", {"name": "X", "logo": {**IMAGE, "width": 100000}},
+     "operator.logo.width: at most 5 digits"),
+    ("images", [{"url": IMAGE["url"], "category": "CHARGER"}], "images[0].type: is required"),
+    ("images", [{**IMAGE, "url": "not a url"}],
+     "images[0].url: 'not a url' is not a valid http(s) URL"),
+    # Facility, Capability, ParkingRestriction lists
+    ("facilities", ["HOTEL", "SPA"], f"facilities[1]: 'SPA' {one_of(enums.Facility)}"),
+    ("facilities", ["HOTEL", "HOTEL"], "facilities: contains the same value twice"),
+    ("facilities", "HOTEL", "facilities: must be a list"),
+    ("capabilities", ["FLYING"], f"capabilities[0]: 'FLYING' {one_of(enums.Capability)}"),
+    ("capabilities", ["RFID_READER", "RFID_READER"], "capabilities: contains the same value twice"),
+    ("parking_restrictions", ["EV_ONLY", 3],
+     f"parking_restrictions[1]: 3 {one_of(enums.ParkingRestriction)}"),
+    # Hours, RegularHours, ExceptionalPeriod
+    ("opening_times", {"twentyfourseven": False},
+     "opening_times.regular_hours: needs at least one entry when twentyfourseven is false"),
+    ("opening_times", {"twentyfourseven": True, "regular_hours": [HOURS]},
+     "opening_times.regular_hours: must be empty when twentyfourseven is true"),
+    ("opening_times", {"regular_hours": [HOURS]}, "opening_times.twentyfourseven: is required"),
+    ("opening_times", {"twentyfourseven": "yes"},
+     "opening_times.twentyfourseven: must be true or false"),
+    ("opening_times",
+     {"twentyfourseven": False, "regular_hours": [{**HOURS, "period_end": "06:00"}]},
+     "opening_times.regular_hours[0].period_end: must be later than period_begin"),
+    ("opening_times",
+     {"twentyfourseven": False, "regular_hours": [HOURS, {**HOURS, "period_begin": "7:00"}]},
+     "opening_times.regular_hours[1].period_begin: '7:00' does not match the required format, "
+     "e.g. 07:00"),
+    ("opening_times",
+     {"twentyfourseven": False, "regular_hours": [{**HOURS, "period_end": "24:00"}]},
+     "opening_times.regular_hours[0].period_end: '24:00' does not match the required format, "
+     "e.g. 23:00"),
+    ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": 0}]},
+     "opening_times.regular_hours[0].weekday: must be 1 (Monday) to 7 (Sunday)"),
+    ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": 8}]},
+     "opening_times.regular_hours[0].weekday: must be 1 (Monday) to 7 (Sunday)"),
+    ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": "1"}]},
+     "opening_times.regular_hours[0].weekday: must be a whole number"),
+    ("opening_times",
+     {"twentyfourseven": True,
+      "exceptional_openings": [{**PERIOD, "period_begin": "2024-12-24T06:00:00+01:00"}]},
+     "opening_times.exceptional_openings[0].period_begin: '2024-12-24T06:00:00+01:00' is not "
+     "a UTC DateTime such as 2024-03-01T10:00:00Z"),
+    ("opening_times",
+     {"twentyfourseven": True,
+      "exceptional_openings": [{**PERIOD, "period_end": "2024-02-30T10:00:00Z"}]},
+     "opening_times.exceptional_openings[0].period_end: '2024-02-30T10:00:00Z' is not "
+     "a UTC DateTime such as 2024-03-01T10:00:00Z"),
+    ("opening_times",
+     {"twentyfourseven": True, "exceptional_closings": [{**PERIOD, "period_begin": 20241224}]},
+     "opening_times.exceptional_closings[0].period_begin: must be a DateTime text such as "
+     "2024-03-01T10:00:00Z"),
+    ("opening_times",
+     {"twentyfourseven": True,
+      "exceptional_closings": [{**PERIOD, "period_end": PERIOD["period_begin"]}]},
+     "opening_times.exceptional_closings[0].period_end: must be later than period_begin"),
+    # EnergyMix, EnergySource, EnvironmentalImpact
+    ("energy_mix", {"is_green_energy": "true"},
+     "energy_mix.is_green_energy: must be true or false"),
+    ("energy_mix",
+     {"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": 90}]},
+     "energy_mix.energy_sources: percentages must add up to 100"),
+    ("energy_mix",
+     {"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": 101}]},
+     "energy_mix.energy_sources[0].percentage: must be at most 100"),
+    ("energy_mix",
+     {"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": "100"}]},
+     "energy_mix.energy_sources[0].percentage: must be a number"),
+    ("energy_mix",
+     {"is_green_energy": True, "energy_sources": [{"source": "TIDAL", "percentage": 100}]},
+     f"energy_mix.energy_sources[0].source: 'TIDAL' {one_of(enums.EnergySourceCategory)}"),
+    ("energy_mix",
+     {"is_green_energy": False, "environ_impact": [{"category": "CARBON_DIOXIDE", "amount": -1}]},
+     "energy_mix.environ_impact[0].amount: must be at least 0"),
+    ("energy_mix", {"is_green_energy": True, "supplier_name": "x" * 65},
+     "energy_mix.supplier_name: at most 64 characters (it has 65)"),
+    # PublishTokenType
+    ("publish_allowed_to", [{"uid": "ABC"}],
+     "publish_allowed_to[0].type: is required when uid is set"),
+    ("publish_allowed_to", [{"visual_number": "NL-1"}],
+     "publish_allowed_to[0].issuer: is required when visual_number is set"),
+    ("publish_allowed_to", [{"group_id": "G1"}, {"issuer": "X"}],
+     "publish_allowed_to[1]: set at least one of uid, visual_number or group_id"),
+    ("publish_allowed_to", [{"uid": "ABC", "type": "CARD"}],
+     f"publish_allowed_to[0].type: 'CARD' {one_of(enums.TokenType)}"),
+    ("publish_allowed_to", [{"group_id": "G" * 37}],
+     "publish_allowed_to[0].group_id: at most 36 characters (it has 37)"),
+    ("publish_allowed_to", [{"uid": "ABC", "type": "RFID", "colour": "red"}],
+     "publish_allowed_to[0]: unknown field(s): colour"),
+    # StatusSchedule
+    ("status_schedule",
+     [{"period_begin": "2024-06-02T00:00:00Z", "period_end": "2024-06-01T00:00:00Z",
+       "status": "INOPERATIVE"}],
+     "status_schedule[0].period_end: must be later than period_begin"),
+    ("status_schedule", [{"period_begin": "2024-06-02T00:00:00Z", "status": "BROKEN"}],
+     f"status_schedule[0].status: 'BROKEN' {one_of(enums.Status)}"),
+    ("status_schedule", [{"status": "PLANNED"}], "status_schedule[0].period_begin: is required"),
+    # Connector.tariff_ids: CiString(36)
+    ("tariff_ids", ["AC-STD", "AC-STD"], "tariff_ids: contains the same value twice"),
+    ("tariff_ids", [""], "tariff_ids[0]: must not be empty"),
+    ("tariff_ids", ["T" * 37], "tariff_ids[0]: at most 36 characters (it has 37)"),
+    ("tariff_ids", ["tarif-é"], "tariff_ids[0]: only ASCII characters are allowed"),
+    ("tariff_ids", ["AC\nSTD"],
+     "tariff_ids[0]: must not contain control characters (line breaks, tabs)"),
+    ("tariff_ids", [5], "tariff_ids[0]: must be a text"),
+    ("tariff_ids", "AC-STD", "tariff_ids: must be a list"),
+]  # fmt: skip
+
+VALID = [
+    ("coordinates", GEO),
+    ("coordinates", {"latitude": "-52.089444", "longitude": "-105.110278"}),
+    ("related_locations", [{**GEO, "name": {"language": "nl", "text": "Ingang"}}]),
+    ("related_locations", [{**GEO, "name": None}]),  # null: left out when sent
+    ("directions", [{"language": "en", "text": "Level -1, follow the green signs"}]),
+    ("operator", {"name": "Example", "website": "https://example.com", "logo": IMAGE}),
+    ("operator", {"name": "Example", "website": None}),
+    ("images", [{**IMAGE, "thumbnail": "https://x.example.com/t.jpg", "width": 0}]),
+    ("images", [{**IMAGE, "width": 99999, "height": 600}]),
+    ("facilities", ["HOTEL", "WIFI"]),
+    ("capabilities", ["RFID_READER"]),
+    ("parking_restrictions", ["EV_ONLY", "PLUGGED"]),
+    ("opening_times", {"twentyfourseven": True}),
+    ("opening_times", {"twentyfourseven": True, "exceptional_closings": [PERIOD]}),
+    ("opening_times", {"twentyfourseven": True, "regular_hours": None}),
+    ("opening_times",
+     {"twentyfourseven": False, "regular_hours": [HOURS, {**HOURS, "weekday": 7}],
+      "exceptional_openings": [PERIOD], "exceptional_closings": [PERIOD]}),
+    ("energy_mix", {"is_green_energy": True}),
+    ("energy_mix",
+     {"is_green_energy": False,
+      "energy_sources": [{"source": "GAS", "percentage": 35.5},
+                         {"source": "COAL", "percentage": 64.5}],
+      "environ_impact": [{"category": "NUCLEAR_WASTE", "amount": 0.0006}],
+      "supplier_name": "E.ON", "energy_product_name": "eco"}),
+    ("publish_allowed_to",
+     [{"uid": "012345678", "type": "RFID"}, {"visual_number": "NL-1", "issuer": "X"},
+      {"group_id": "G1"}]),
+    ("status_schedule", [{"period_begin": "2024-06-01T00:00:00Z", "status": "PLANNED"}]),
+    ("status_schedule",
+     [{"period_begin": "2024-06-01T00:00:00", "period_end": "2024-06-01T00:00:00.5Z",
+       "status": "PLANNED"}]),
+    ("tariff_ids", ["AC-STD", "ac-std"]),
+]  # fmt: skip
+
+
+def validate(field: str, value) -> None:
+    getattr(validators, f"validate_{field}")(value)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID)
+def test_an_invalid_value_is_refused_with_a_message_naming_the_exact_place(field, value, message):
+    with pytest.raises(ValidationError) as caught:
+        validate(field, value)
+    assert caught.value.messages == [message]
+    assert caught.value.error_list[0].code == "ocpi"  # not "invalid": Django keeps our text
+
+
+@pytest.mark.parametrize(("field", "value"), VALID)
+def test_a_valid_value_is_accepted(field, value):
+    validate(field, value)
