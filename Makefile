@@ -43,9 +43,11 @@ run: $(BIN)/.installed .env  ## migrate, make sure an admin login exists, start 
 test: $(BIN)/.installed browser-deps  ## run the whole test suite (installs Chromium for the browser tests when missing)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/.installed  ## ruff check and format check
+# mypy's Django plugin imports the settings; with DEBUG on they need no SECRET_KEY (fresh clone).
+lint: $(BIN)/.installed  ## ruff check and format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy versions partners pushers
 
 format: $(BIN)/.installed  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

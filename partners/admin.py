@@ -180,8 +180,8 @@ class PartnerAdmin(admin.ModelAdmin):
             )
         )
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
         # The stored token is needed to call the partner, but need not be shown again.
         form.base_fields["outgoing_token"].widget.attrs["autocomplete"] = "off"
         return form

@@ -27,7 +27,7 @@ _ERRORS = {
 }
 
 
-def _as_ocpi_error(exc: Exception) -> OcpiError:
+def _as_ocpi_error(exc: services.NotAllowedInThisState | services.HandshakeError) -> OcpiError:
     if isinstance(exc, services.NotAllowedInThisState):
         return MethodNotAllowed(str(exc))
     return _ERRORS[type(exc)](exc.message)
