@@ -160,7 +160,7 @@ def _stored_object(text: str | None) -> Any:
     """A stored sub-object from its text, without its `null` members; the walk is skipped
     when the text has no `null` anywhere."""
     value = _load_json(text)
-    if value and "null" in text:  # type: ignore[operator] - value is truthy, so text is str
+    if value and text and "null" in text:
         return _without_nulls(value)
     return value
 
