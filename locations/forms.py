@@ -1,31 +1,21 @@
 """Forms of the operator admin (docs/admin.md).
 
-OCPI sub-objects are JSON columns; here they become inputs an operator can use:
-- `coordinates`: two text inputs (latitude, longitude),
-- lists of enum values (facilities, capabilities, parking_restrictions): checkboxes,
-- every other sub-object: a pretty-printed JSON textarea with an example in its help text.
+One ModelForm per object (Location, EVSE, Connector). Their inputs for OCPI sub-objects
+are in `locations.form_fields`; the rules between the objects of one submit are the
+formsets' (`locations.formsets`).
 
 Validation is the model's (`locations.validators`), so messages name the exact place of a
 problem ("opening_times.regular_hours[0].period_end: must be later than period_begin").
-The formsets add the rules between objects of one submit: at least one Connector per EVSE,
-case-insensitive unique Connector ids per EVSE and EVSE uids / EVSE IDs per submit.
-
-Saving an unchanged form must change nothing, so every field round-trips its stored value
-exactly (JSON re-parsed to the same value, checkbox lists keep their stored order).
 """
 
-import copy
-import json
 from contextvars import ContextVar
-from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.forms.fields import InvalidJSONInput
 from django.forms.models import InlineForeignKeyField
-from nested_admin.formsets import NestedInlineFormSet
 
 from . import enums
+from .form_fields import CoordinatesField, EnumListField, JSONTextField, keep_stored_order
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 
 # --- Errors raised by a service while saving ----------------------------------------------
@@ -61,139 +51,6 @@ def add_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(None, errors)
         else:
             form.add_error(None, [f"{field}: {' '.join(e.messages)}" for e in errors])
-
-
-# --- Fields --------------------------------------------------------------------------------
-
-
-class JSONTextField(forms.JSONField):
-    """A sub-object as pretty-printed JSON; an empty textarea means `empty` (None or [])."""
-
-    widget = forms.Textarea
-
-    def __init__(self, *, empty: Any, example: str, help_text: str = "", **kwargs):
-        self.empty = empty
-        kwargs.setdefault("required", False)
-        rows = 3 if empty == [] else 4
-        kwargs.setdefault(
-            "widget",
-            forms.Textarea(attrs={"rows": rows, "cols": 60, "class": "vLargeTextField ocpi-json"}),
-        )
-        nothing = "no entries" if empty == [] else "not set"
-        help_text = f"{help_text} JSON, e.g. {example} — empty means {nothing}.".strip()
-        super().__init__(help_text=help_text, **kwargs)
-
-    def to_python(self, value):
-        if self.disabled:
-            return value
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return copy.deepcopy(self.empty)
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            # Not code="invalid": a ModelForm would swap the message for the generic one.
-            raise ValidationError(
-                "This is not valid JSON: %(problem)s (line %(line)s, column %(column)s).",
-                code="json",
-                params={"problem": exc.msg, "line": exc.lineno, "column": exc.colno},
-            ) from None
-
-    def has_changed(self, initial, data):
-        if self.disabled:
-            return False
-        try:
-            value = self.to_python(data)
-        except ValidationError:
-            return True
-        if initial is None:  # e.g. the initial of a new inline form
-            initial = self.empty
-        return json.dumps(initial, sort_keys=True) != json.dumps(value, sort_keys=True)
-
-    def bound_data(self, data, initial):
-        if self.disabled:
-            return initial
-        if data is None or not data.strip():
-            return copy.deepcopy(self.empty)
-        try:
-            return json.loads(data)
-        except json.JSONDecodeError:
-            return InvalidJSONInput(data)
-
-    def prepare_value(self, value):
-        if isinstance(value, InvalidJSONInput):
-            return value
-        if value is None or value == []:
-            return ""
-        return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-class EnumListField(forms.MultipleChoiceField):
-    """A list of enum values as checkboxes (changes are compared as sets)."""
-
-    widget = forms.CheckboxSelectMultiple
-
-    def __init__(self, choices_enum: type, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(choices=choices_enum.choices, **kwargs)
-
-
-def keep_stored_order(chosen: list[str], stored: list[str]) -> list[str]:
-    """The chosen values, stored ones first in their stored order, then new ones."""
-    return [v for v in stored if v in chosen] + [v for v in chosen if v not in stored]
-
-
-class CoordinatesWidget(forms.MultiWidget):
-    def __init__(self, attrs=None):
-        super().__init__(
-            [
-                forms.TextInput(
-                    attrs={"placeholder": "latitude 52.089444", "size": 18, "title": "Latitude"}
-                ),
-                forms.TextInput(
-                    attrs={"placeholder": "longitude 5.110278", "size": 18, "title": "Longitude"}
-                ),
-            ],
-            attrs,
-        )
-
-    def decompress(self, value):
-        if isinstance(value, dict):
-            return [value.get("latitude"), value.get("longitude")]
-        return [None, None]
-
-
-class CoordinatesField(forms.MultiValueField):
-    """A GeoLocation {"latitude": ..., "longitude": ...} from two text inputs."""
-
-    widget = CoordinatesWidget
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault(
-            "help_text",
-            "Latitude and longitude in decimal degrees with 5 to 7 decimals, "
-            "e.g. 52.089444 and 5.110278.",
-        )
-        super().__init__(
-            fields=(forms.CharField(required=False), forms.CharField(required=False)),
-            require_all_fields=False,
-            error_messages={
-                "required": "Enter the latitude and the longitude, e.g. 52.089444 and 5.110278."
-            },
-            **kwargs,
-        )
-
-    def compress(self, data_list):
-        latitude, longitude = (list(data_list) + ["", ""])[:2]
-        if not latitude and not longitude:
-            return None
-        if not latitude or not longitude:
-            raise ValidationError(
-                "Enter both the latitude and the longitude, e.g. 52.089444 and 5.110278.",
-                code="pair",
-            )
-        return {"latitude": latitude, "longitude": longitude}
 
 
 # Examples shown in help texts (valid OCPI values).
@@ -352,101 +209,3 @@ class ConnectorForm(OCPIModelForm):
             "max_amperage": forms.NumberInput(attrs={"style": "width: 6em"}),
             "max_electric_power": forms.NumberInput(attrs={"style": "width: 7em"}),
         }
-
-
-# --- Formsets: rules between the objects of one submit ------------------------------------
-
-
-def is_deleted(formset, form) -> bool:
-    return bool(formset.can_delete and formset._should_delete_form(form))
-
-
-def is_new(formset, form) -> bool:
-    return form not in formset.initial_forms
-
-
-def is_kept(formset, form) -> bool:
-    """The form stands for an object that exists after the save."""
-    if is_deleted(formset, form):
-        return False
-    return not is_new(formset, form) or form.has_changed()
-
-
-def kept_forms(formset) -> list[forms.Form]:
-    return [form for form in formset.forms if is_kept(formset, form)]
-
-
-def _value(form, name: str) -> str:
-    return str(getattr(form, "cleaned_data", {}).get(name) or "")
-
-
-class EVSEInlineFormSet(NestedInlineFormSet):
-    """The EVSEs of a Location: uids and active EVSE IDs unique within the submit."""
-
-    def clean(self):
-        super().clean()
-        uids: dict[str, forms.Form] = {}
-        evse_ids: dict[str, forms.Form] = {}
-        for form in kept_forms(self):
-            uid = _value(form, "uid").upper()
-            if uid in uids:
-                form.add_error("uid", "Another EVSE of this Location has this uid already.")
-            elif uid:
-                uids[uid] = form
-            evse_id = _value(form, "evse_id").upper()
-            if evse_id and _value(form, "status") != enums.Status.REMOVED:
-                if evse_id in evse_ids:
-                    form.add_error("evse_id", "Another EVSE of this Location has this EVSE ID.")
-                else:
-                    evse_ids[evse_id] = form
-
-
-class ConnectorInlineFormSet(NestedInlineFormSet):
-    """The Connectors of one EVSE: at least one, ids unique (case-insensitive)."""
-
-    def _evse_label(self) -> str:
-        parent_form = getattr(self, "parent_form", None)
-        uid = _value(parent_form, "uid") if parent_form is not None else ""
-        return f"EVSE {uid or self.instance.uid or '(new)'}"
-
-    def clean(self):
-        super().clean()
-        # On a Location page this formset sits inside one EVSE form (`parent_form`, set by
-        # django-nested-admin); on the EVSE page the EVSE is the page's object.
-        parent_form = getattr(self, "parent_form", None)
-        kept = kept_forms(self)
-        if parent_form is not None:
-            parent_formset = parent_form.parent_formset
-            if is_new(parent_formset, parent_form) and not parent_form.has_changed():
-                if kept:
-                    raise ValidationError(
-                        "These connectors belong to an EVSE that is still empty: fill in the "
-                        "EVSE (at least its uid), or clear the connectors."
-                    )
-                return
-        ids: dict[str, forms.Form] = {}
-        for form in kept:
-            connector_id = _value(form, "id").upper()
-            if connector_id in ids:
-                form.add_error("id", "This EVSE has a connector with this id already.")
-            elif connector_id:
-                ids[connector_id] = form
-        deleted = [form for form in self.initial_forms if is_deleted(self, form)]
-        for form in kept:
-            if is_new(self, form) and any(
-                _value(form, "id").upper() == _value(old, "id").upper() for old in deleted
-            ):
-                form.add_error(
-                    "id",
-                    "A connector with this id is deleted in the same save: change that "
-                    "connector instead of deleting and re-adding it.",
-                )
-        if not kept:
-            if deleted:
-                raise ValidationError(
-                    f"{self._evse_label()} needs at least one connector: its last connector "
-                    "cannot be deleted. Add another connector first, or mark the EVSE removed."
-                )
-            raise ValidationError(
-                f"{self._evse_label()} needs at least one connector: fill in a connector row."
-            )

@@ -1,0 +1,13 @@
+"""The operator admin of Locations, EVSEs and Connectors (docs/admin.md).
+
+Django's autodiscovery imports this package; importing the modules below registers their
+ModelAdmins:
+- `location`: the Location page, with its EVSEs and their Connectors inline; publish actions,
+- `evse`: the EVSE page, with its Connectors inline; status actions,
+- `connector`: a read-only, searchable list of Connectors,
+- `inlines`: the EVSE and Connector inlines of those pages,
+- `saving`: how a submit is saved through `locations.services` and how a refused save is
+  shown to the operator.
+"""
+
+from . import connector, evse, location  # noqa: F401  (registers the ModelAdmins)

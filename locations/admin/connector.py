@@ -1,0 +1,52 @@
+"""The Connector admin: read and search only."""
+
+from django.contrib import admin
+
+from ..forms import ConnectorForm
+from ..models import Connector
+
+
+@admin.register(Connector)
+class ConnectorAdmin(admin.ModelAdmin):
+    """A searchable list; Connectors are edited on their EVSE's or Location's page."""
+
+    form = ConnectorForm
+    readonly_fields = ("last_updated",)
+
+    list_display = (
+        "__str__",
+        "id",
+        "location_id",
+        "standard",
+        "format",
+        "power_type",
+        "max_voltage",
+        "max_amperage",
+        "max_electric_power",
+        "last_updated",
+    )
+    list_filter = ("power_type", "standard", "format", "evse__status", "evse__location__country")
+    search_fields = (
+        "id",
+        "evse__uid",
+        "evse__evse_id",
+        "evse__location__id",
+        "evse__location__name",
+        "evse__location__city",
+    )
+    list_select_related = ("evse__location",)
+    date_hierarchy = "last_updated"
+    list_per_page = 100
+
+    @admin.display(description="Location", ordering="evse__location__id")
+    def location_id(self, obj):
+        return obj.evse.location.id
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

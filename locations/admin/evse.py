@@ -1,0 +1,152 @@
+"""The EVSE admin: one EVSE with its Connectors; status actions (never a delete)."""
+
+import nested_admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .. import services
+from ..enums import Status
+from ..forms import EVSEForm, error_text
+from ..formsets import kept_forms
+from ..models import EVSE, Connector
+from .inlines import ConnectorInline
+from .saving import ServiceAdminMixin, refused_as, save_connectors, start_change_lists
+
+
+def _status_action(status: str):
+    def action(modeladmin, request, queryset):
+        modeladmin.set_status(request, queryset, status)
+
+    action.__name__ = f"set_status_{status.lower()}"
+    return admin.action(description=f"Set status to {status}")(action)
+
+
+@admin.register(EVSE)
+class EVSEAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
+    form = EVSEForm
+    inlines = [ConnectorInline]
+    autocomplete_fields = ("location",)
+    readonly_fields = ("last_updated",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("location", ("uid", "evse_id"), "status", "last_updated"),
+                "description": "EVSEs are never deleted: set the status to REMOVED (or use "
+                "the “Mark removed” action) to take one out of service.",
+            },
+        ),
+        (
+            "Details",
+            {
+                "fields": (
+                    ("floor_level", "physical_reference"),
+                    "coordinates",
+                    "capabilities",
+                    "parking_restrictions",
+                    "status_schedule",
+                    "directions",
+                    "images",
+                )
+            },
+        ),
+    )
+    list_display = (
+        "uid",
+        "evse_id",
+        "location_link",
+        "city",
+        "status",
+        "connector_count",
+        "last_updated",
+    )
+    list_filter = (
+        "status",
+        "location__country",
+        "location__city",
+        "location__publish",
+        ("connectors__power_type", admin.ChoicesFieldListFilter),
+    )
+    search_fields = (
+        "uid",
+        "evse_id",
+        "location__id",
+        "location__name",
+        "location__address",
+        "location__city",
+        "location__postal_code",
+    )
+    list_select_related = ("location",)
+    date_hierarchy = "last_updated"
+    list_per_page = 100
+    actions = (
+        *(_status_action(status) for status in Status.values if status != Status.REMOVED),
+        "mark_removed",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_connector_count=Count("connectors"))
+
+    @admin.display(description="Location", ordering="location__id")
+    def location_link(self, obj):
+        url = reverse("admin:locations_location_change", args=[obj.location_id])
+        return format_html('<a href="{}">{}</a>', url, obj.location.id)
+
+    @admin.display(description="City", ordering="location__city")
+    def city(self, obj):
+        return obj.location.city
+
+    @admin.display(description="Connectors", ordering="_connector_count")
+    def connector_count(self, obj):
+        return obj._connector_count
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Replaced by "mark removed" (OCPI never deletes an EVSE).
+
+    def delete_model(self, request, obj):
+        services.evse_remove(evse=obj)
+
+    def delete_queryset(self, request, queryset):
+        services.evses_set_status(evses=list(queryset), status=Status.REMOVED)
+
+    def save_model(self, request, obj, form, change):
+        # A new EVSE is created in save_related, together with its Connectors.
+        if change and form.has_changed():
+            with refused_as(form, f"EVSE {obj.uid}"):
+                services.evse_update(evse=obj)
+
+    def save_related(self, request, form, formsets, change):
+        start_change_lists(formsets)
+        connector_formset = next(fs for fs in formsets if fs.model is Connector)
+        if change:
+            save_connectors(connector_formset)
+            return
+        connectors = [f.instance for f in kept_forms(connector_formset)]
+        with refused_as(form, f"EVSE {form.instance.uid}"):
+            services.evse_create(evse=form.instance, connectors=connectors)
+        connector_formset.new_objects.extend(connectors)
+
+    def set_status(self, request, queryset, status: str) -> None:
+        evses = list(queryset)
+        removed = sum(1 for evse in evses if evse.status == Status.REMOVED)
+        try:
+            with transaction.atomic():
+                changed = services.evses_set_status(evses=evses, status=status)
+        except ValidationError as exc:
+            self.message_user(request, f"No status was changed: {error_text(exc)}", messages.ERROR)
+            return
+        text = f"{changed} EVSE{'' if changed == 1 else 's'} set to {status}."
+        same = len(evses) - changed - (removed if status != Status.REMOVED else 0)
+        if same:
+            text += f" {same} had this status already."
+        if removed and status != Status.REMOVED:
+            text += f" {removed} removed EVSE{'' if removed == 1 else 's'} left as removed."
+        self.message_user(request, text, messages.SUCCESS)
+
+    @admin.action(description="Mark removed (EVSEs are never deleted)")
+    def mark_removed(self, request, queryset):
+        self.set_status(request, queryset, Status.REMOVED)

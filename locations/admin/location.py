@@ -1,0 +1,206 @@
+"""The Location admin: a whole site (EVSEs, Connectors) on one page; publish actions."""
+
+import nested_admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+
+from .. import services
+from ..enums import Status
+from ..forms import LocationForm, error_text
+from ..formsets import is_new, kept_forms
+from ..models import EVSE, Location
+from .inlines import EVSEInline
+from .saving import (
+    ServiceAdminMixin,
+    evse_label,
+    refused_as,
+    save_connectors,
+    start_change_lists,
+)
+
+
+@admin.register(Location)
+class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
+    form = LocationForm
+    inlines = [EVSEInline]
+    readonly_fields = ("last_updated",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (("country_code", "party_id", "id"), "name", "last_updated"),
+                "description": "Locations are never deleted: unpublish one to hide it. "
+                "EVSEs are never deleted either: set their status to REMOVED.",
+            },
+        ),
+        (
+            "Address",
+            {
+                "fields": (
+                    "address",
+                    ("postal_code", "city"),
+                    ("state", "country"),
+                    "coordinates",
+                    "time_zone",
+                )
+            },
+        ),
+        ("Visibility", {"fields": ("publish", "publish_allowed_to")}),
+        (
+            "Site",
+            {
+                "fields": (
+                    "parking_type",
+                    "facilities",
+                    "opening_times",
+                    "charging_when_closed",
+                    "directions",
+                    "related_locations",
+                    "images",
+                )
+            },
+        ),
+        (
+            "Operator, owner and energy",
+            {
+                "classes": ("collapse",),
+                "fields": ("operator", "suboperator", "owner", "energy_mix"),
+            },
+        ),
+    )
+    list_display = (
+        "id",
+        "name",
+        "address",
+        "city",
+        "country",
+        "publish",
+        "evse_count",
+        "last_updated",
+    )
+    list_display_links = ("id", "name")
+    list_filter = (
+        "publish",
+        "country",
+        "city",
+        "parking_type",
+        ("evses__status", admin.ChoicesFieldListFilter),
+        ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+    )
+    search_fields = (
+        "id",
+        "name",
+        "address",
+        "city",
+        "postal_code",
+        "evses__evse_id",
+        "evses__uid",
+    )
+    date_hierarchy = "last_updated"
+    actions = ("publish_locations", "unpublish_locations")
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_evse_count=Count("evses", filter=~Q(evses__status=Status.REMOVED)))
+        )
+
+    @admin.display(description="EVSEs", ordering="_evse_count")
+    def evse_count(self, obj):
+        return obj._evse_count
+
+    def get_changeform_initial_data(self, request):
+        initial = {
+            "country_code": settings.OCPI_COUNTRY_CODE,
+            "party_id": settings.OCPI_PARTY_ID,
+        }
+        initial.update(super().get_changeform_initial_data(request))
+        return initial
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Locations are never deleted (OCPI); unpublish them instead.
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied("Locations are never deleted; unpublish them instead.")
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionDenied("Locations are never deleted; unpublish them instead.")
+
+    def save_model(self, request, obj, form, change):
+        # A new Location is created in save_related, together with its EVSEs: one PUT.
+        if change and form.has_changed():
+            with refused_as(form, f"Location {obj.id}"):
+                services.location_update(location=obj)
+
+    def save_related(self, request, form, formsets, change):
+        start_change_lists(formsets)
+        evse_formset = next(fs for fs in formsets if fs.model is EVSE)
+        if not change:
+            evses = []
+            for evse_form in kept_forms(evse_formset):
+                connector_formset = evse_form.nested_formsets[0]
+                connectors = [f.instance for f in kept_forms(connector_formset)]
+                evses.append((evse_form.instance, connectors))
+                evse_formset.new_objects.append(evse_form.instance)
+                connector_formset.new_objects.extend(connectors)
+            with refused_as(form, f"Location {form.instance.id}"):
+                services.location_create(location=form.instance, evses=evses)
+            return
+        for evse_form in evse_formset.forms:
+            connector_formset = evse_form.nested_formsets[0]
+            if is_new(evse_formset, evse_form):
+                if not evse_form.has_changed():
+                    continue
+                connectors = [f.instance for f in kept_forms(connector_formset)]
+                evse_form.instance.location = form.instance
+                with refused_as(evse_form, evse_label(evse_form)):
+                    services.evse_create(evse=evse_form.instance, connectors=connectors)
+                evse_formset.new_objects.append(evse_form.instance)
+                connector_formset.new_objects.extend(connectors)
+                continue
+            if evse_form.has_changed():
+                with refused_as(evse_form, evse_label(evse_form)):
+                    if services.evse_update(evse=evse_form.instance):
+                        evse_formset.changed_objects.append(
+                            (evse_form.instance, evse_form.changed_data)
+                        )
+            save_connectors(connector_formset)
+
+    @admin.action(description="Publish the selected Locations")
+    def publish_locations(self, request, queryset):
+        locations = list(queryset)
+        blocked = [loc for loc in locations if loc.publish_allowed_to]
+        allowed = [loc for loc in locations if not loc.publish_allowed_to]
+        if blocked:
+            self.message_user(
+                request,
+                f"Not published: {', '.join(loc.id for loc in blocked)} — "
+                f"{'it has' if len(blocked) == 1 else 'they have'} publish_allowed_to, which "
+                "OCPI allows only on unpublished Locations. Empty publish_allowed_to on the "
+                "Location's page first.",
+                messages.ERROR,
+            )
+        self._set_publish(request, allowed, publish=True)
+
+    @admin.action(description="Unpublish the selected Locations")
+    def unpublish_locations(self, request, queryset):
+        self._set_publish(request, list(queryset), publish=False)
+
+    def _set_publish(self, request, locations, *, publish: bool) -> None:
+        if not locations:
+            return
+        word = "published" if publish else "unpublished"
+        try:
+            changed = services.locations_set_publish(locations=locations, publish=publish)
+        except ValidationError as exc:
+            self.message_user(request, f"Nothing was {word}: {error_text(exc)}", messages.ERROR)
+            return
+        unchanged = len(locations) - changed
+        text = f"{changed} Location{'' if changed == 1 else 's'} {word}."
+        if unchanged:
+            text += f" {unchanged} {'was' if unchanged == 1 else 'were'} {word} already."
+        self.message_user(request, text, messages.SUCCESS)

@@ -1,0 +1,148 @@
+"""Form fields for the OCPI sub-objects, which are JSON columns (docs/admin.md).
+
+Here they become inputs an operator can use:
+- `coordinates`: two text inputs (latitude, longitude),
+- lists of enum values (facilities, capabilities, parking_restrictions): checkboxes,
+- every other sub-object: a pretty-printed JSON textarea with an example in its help text.
+
+Saving an unchanged form must change nothing, so every field round-trips its stored value
+exactly (JSON re-parsed to the same value, checkbox lists keep their stored order).
+"""
+
+import copy
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
+
+
+class JSONTextField(forms.JSONField):
+    """A sub-object as pretty-printed JSON; an empty textarea means `empty` (None or [])."""
+
+    widget = forms.Textarea
+
+    def __init__(self, *, empty: Any, example: str, help_text: str = "", **kwargs):
+        self.empty = empty
+        kwargs.setdefault("required", False)
+        rows = 3 if empty == [] else 4
+        kwargs.setdefault(
+            "widget",
+            forms.Textarea(attrs={"rows": rows, "cols": 60, "class": "vLargeTextField ocpi-json"}),
+        )
+        nothing = "no entries" if empty == [] else "not set"
+        help_text = f"{help_text} JSON, e.g. {example} — empty means {nothing}.".strip()
+        super().__init__(help_text=help_text, **kwargs)
+
+    def to_python(self, value):
+        if self.disabled:
+            return value
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return copy.deepcopy(self.empty)
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            # Not code="invalid": a ModelForm would swap the message for the generic one.
+            raise ValidationError(
+                "This is not valid JSON: %(problem)s (line %(line)s, column %(column)s).",
+                code="json",
+                params={"problem": exc.msg, "line": exc.lineno, "column": exc.colno},
+            ) from None
+
+    def has_changed(self, initial, data):
+        if self.disabled:
+            return False
+        try:
+            value = self.to_python(data)
+        except ValidationError:
+            return True
+        if initial is None:  # e.g. the initial of a new inline form
+            initial = self.empty
+        return json.dumps(initial, sort_keys=True) != json.dumps(value, sort_keys=True)
+
+    def bound_data(self, data, initial):
+        if self.disabled:
+            return initial
+        if data is None or not data.strip():
+            return copy.deepcopy(self.empty)
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            return InvalidJSONInput(data)
+
+    def prepare_value(self, value):
+        if isinstance(value, InvalidJSONInput):
+            return value
+        if value is None or value == []:
+            return ""
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class EnumListField(forms.MultipleChoiceField):
+    """A list of enum values as checkboxes (changes are compared as sets)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, choices_enum: type, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(choices=choices_enum.choices, **kwargs)
+
+
+def keep_stored_order(chosen: list[str], stored: list[str]) -> list[str]:
+    """The chosen values, stored ones first in their stored order, then new ones."""
+    return [v for v in stored if v in chosen] + [v for v in chosen if v not in stored]
+
+
+class CoordinatesWidget(forms.MultiWidget):
+    def __init__(self, attrs=None):
+        super().__init__(
+            [
+                forms.TextInput(
+                    attrs={"placeholder": "latitude 52.089444", "size": 18, "title": "Latitude"}
+                ),
+                forms.TextInput(
+                    attrs={"placeholder": "longitude 5.110278", "size": 18, "title": "Longitude"}
+                ),
+            ],
+            attrs,
+        )
+
+    def decompress(self, value):
+        if isinstance(value, dict):
+            return [value.get("latitude"), value.get("longitude")]
+        return [None, None]
+
+
+class CoordinatesField(forms.MultiValueField):
+    """A GeoLocation {"latitude": ..., "longitude": ...} from two text inputs."""
+
+    widget = CoordinatesWidget
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "Latitude and longitude in decimal degrees with 5 to 7 decimals, "
+            "e.g. 52.089444 and 5.110278.",
+        )
+        super().__init__(
+            fields=(forms.CharField(required=False), forms.CharField(required=False)),
+            require_all_fields=False,
+            error_messages={
+                "required": "Enter the latitude and the longitude, e.g. 52.089444 and 5.110278."
+            },
+            **kwargs,
+        )
+
+    def compress(self, data_list):
+        latitude, longitude = (list(data_list) + ["", ""])[:2]
+        if not latitude and not longitude:
+            return None
+        if not latitude or not longitude:
+            raise ValidationError(
+                "Enter both the latitude and the longitude, e.g. 52.089444 and 5.110278.",
+                code="pair",
+            )
+        return {"latitude": latitude, "longitude": longitude}
