@@ -183,7 +183,8 @@ REST_FRAMEWORK = {
 }
 
 # OpenAPI schema of the OCPI endpoints at /api/schema/, docs at /api/docs/ (docs/openapi.md).
-# The response shapes are declared in ocpi_site/openapi.py: OCPI views return OcpiResponse.
+# OCPI views return OcpiResponse: each app declares its operations and shapes next to its
+# views (<app>/openapi.py, <app>/schemas.py); the hook adds the components (docs/openapi.md).
 try:
     _PACKAGE_VERSION = importlib.metadata.version("ocpi-cpo")
 except importlib.metadata.PackageNotFoundError:  # a checkout that was not pip-installed

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from ocpi_site import openapi  # noqa: F401 - declares the OCPI response schemas on the views
 from versions import views as version_views
 from versions.handlers import ocpi_aware_400, ocpi_aware_404, ocpi_aware_500
 

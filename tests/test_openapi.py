@@ -2,6 +2,9 @@
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import unquote
 
 import jsonschema
@@ -15,6 +18,7 @@ from drf_spectacular.validation import validate_schema
 from tests.locations.conftest import full_site  # noqa: F401 - the fixture, used by name below
 
 OCPI_METHODS = ("get", "post", "put", "patch", "delete")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +82,68 @@ def test_every_operation_needs_the_token_and_documents_401_and_the_id_headers(sc
                 assert "application/json" in response["content"], (path, status)
             assert "401" in operation["responses"], (method, path)
             assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+
+
+def test_the_components_are_those_the_apps_declare(schema):
+    from locations.openapi import COMPONENTS as LOCATIONS
+    from partners.openapi import COMPONENTS as PARTNERS
+    from versions.openapi import COMPONENTS as VERSIONS
+
+    declared = {**VERSIONS, **PARTNERS, **LOCATIONS}
+    assert schema["components"]["schemas"] == json.loads(json.dumps(declared))
+
+
+# Builds the schema of the OCPI views without importing ocpi_site.urls: each view class
+# carries its own description, applied where the class is defined.
+_VIEWS_ALONE = """
+import sys
+import django
+django.setup()
+from django.urls import path
+from drf_spectacular.generators import SchemaGenerator
+from locations.api import LocationListView, LocationObjectView
+from partners.views import CredentialsView
+from versions.views import VersionDetailsView, VersionListView
+patterns = [
+    path("versions", VersionListView.as_view()),
+    path("details", VersionDetailsView.as_view()),
+    path("credentials", CredentialsView.as_view()),
+    path("locations", LocationListView.as_view()),
+    path("locations/<str:location_id>/<str:evse_uid>", LocationObjectView.as_view()),
+]
+schema = SchemaGenerator(patterns=patterns).get_schema(public=True)
+print(sorted(op["operationId"] for item in schema["paths"].values() for op in item.values()))
+print(sorted(schema["components"]["securitySchemes"]), "ocpi_site.urls" in sys.modules)
+"""
+
+
+def test_each_view_carries_its_own_description_without_the_site_urls():
+    result = subprocess.run(
+        [sys.executable, "-c", _VIEWS_ALONE],
+        cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    operations, security = result.stdout.splitlines()
+    assert operations == str(
+        sorted(
+            [
+                "versions_list",
+                "version_details",
+                "credentials_get",
+                "credentials_register",
+                "credentials_update",
+                "credentials_delete",
+                "locations_list",
+                "evse_get",
+            ]
+        )
+    )
+    assert security == "['OcpiToken'] False"
 
 
 def test_the_locations_list_documents_its_parameters_and_pagination_headers(schema):

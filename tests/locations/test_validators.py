@@ -5,10 +5,14 @@ these tests pin the whole message, so that a change of the validation machinery 
 one vaguer unnoticed.
 """
 
+import json
+
+import jsonschema
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 
-from locations import enums, validators
+from locations import enums, schemas, validators
 
 GEO = {"latitude": "52.089444", "longitude": "5.110278"}
 HOURS = {"weekday": 1, "period_begin": "07:00", "period_end": "23:00"}
@@ -62,9 +66,9 @@ INVALID = [
     ("operator", {"name": "X", "logo": {**IMAGE, "height": True}},
      "operator.logo.height: must be a whole number"),
     ("operator", {"name": "X", "logo": {**IMAGE, "width": -1}},
-     "operator.logo.width: must be at least 0"),
+     "operator.logo.width: must be 0 to 99999"),
     ("operator", {"name": "X", "logo": {**IMAGE, "width": 100000}},
-     "operator.logo.width: at most 5 digits"),
+     "operator.logo.width: must be 0 to 99999"),
     ("images", [{"url": IMAGE["url"], "category": "CHARGER"}], "images[0].type: is required"),
     ("images", [{**IMAGE, "url": "not a url"}],
      "images[0].url: 'not a url' is not a valid http(s) URL"),
@@ -80,7 +84,7 @@ INVALID = [
     ("opening_times", {"twentyfourseven": False},
      "opening_times.regular_hours: needs at least one entry when twentyfourseven is false"),
     ("opening_times", {"twentyfourseven": True, "regular_hours": [HOURS]},
-     "opening_times.regular_hours: must be empty when twentyfourseven is true"),
+     "opening_times.regular_hours: must be left out when twentyfourseven is true"),
     ("opening_times", {"regular_hours": [HOURS]}, "opening_times.twentyfourseven: is required"),
     ("opening_times", {"twentyfourseven": "yes"},
      "opening_times.twentyfourseven: must be true or false"),
@@ -96,9 +100,9 @@ INVALID = [
      "opening_times.regular_hours[0].period_end: '24:00' does not match the required format, "
      "e.g. 23:00"),
     ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": 0}]},
-     "opening_times.regular_hours[0].weekday: must be 1 (Monday) to 7 (Sunday)"),
+     "opening_times.regular_hours[0].weekday: must be 1 to 7 (1 = Monday, 7 = Sunday)"),
     ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": 8}]},
-     "opening_times.regular_hours[0].weekday: must be 1 (Monday) to 7 (Sunday)"),
+     "opening_times.regular_hours[0].weekday: must be 1 to 7 (1 = Monday, 7 = Sunday)"),
     ("opening_times", {"twentyfourseven": False, "regular_hours": [{**HOURS, "weekday": "1"}]},
      "opening_times.regular_hours[0].weekday: must be a whole number"),
     ("opening_times",
@@ -127,7 +131,7 @@ INVALID = [
      "energy_mix.energy_sources: percentages must add up to 100"),
     ("energy_mix",
      {"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": 101}]},
-     "energy_mix.energy_sources[0].percentage: must be at most 100"),
+     "energy_mix.energy_sources[0].percentage: must be 0 to 100"),
     ("energy_mix",
      {"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": "100"}]},
      "energy_mix.energy_sources[0].percentage: must be a number"),
@@ -136,7 +140,7 @@ INVALID = [
      f"energy_mix.energy_sources[0].source: 'TIDAL' {one_of(enums.EnergySourceCategory)}"),
     ("energy_mix",
      {"is_green_energy": False, "environ_impact": [{"category": "CARBON_DIOXIDE", "amount": -1}]},
-     "energy_mix.environ_impact[0].amount: must be at least 0"),
+     "energy_mix.environ_impact[0].amount: must be at least 0 (g/kWh)"),
     ("energy_mix", {"is_green_energy": True, "supplier_name": "x" * 65},
      "energy_mix.supplier_name: at most 64 characters (it has 65)"),
     # PublishTokenType
@@ -169,6 +173,23 @@ INVALID = [
      "tariff_ids[0]: must not contain control characters (line breaks, tabs)"),
     ("tariff_ids", [5], "tariff_ids[0]: must be a text"),
     ("tariff_ids", "AC-STD", "tariff_ids: must be a list"),
+    # Refused since the validation reads the published schema: these used to be stored and
+    # then sent as they were, breaking the omission rules and the OpenAPI components.
+    ("energy_mix", {"is_green_energy": True, "supplier_name": ""},
+     "energy_mix.supplier_name: must be left out rather than empty"),
+    ("energy_mix", {"is_green_energy": True, "energy_sources": []},
+     "energy_mix.energy_sources: must be left out rather than empty"),
+    ("opening_times", {"twentyfourseven": True, "regular_hours": []},
+     "opening_times.regular_hours: must be left out rather than empty"),
+    ("opening_times", {"twentyfourseven": True, "exceptional_closings": []},
+     "opening_times.exceptional_closings: must be left out rather than empty"),
+    ("publish_allowed_to", [{"uid": "", "group_id": "G1"}],
+     "publish_allowed_to[0].uid: must be left out rather than empty"),
+    ("publish_allowed_to", [{"visual_number": "  ", "issuer": "X"}],
+     "publish_allowed_to[0].visual_number: must not be empty"),
+    ("images", [{**IMAGE, "type": ""}], "images[0].type: must not be empty"),
+    ("status_schedule", [{"period_begin": "2024-06-01T00:00:00.123456Z", "status": "PLANNED"}],
+     "status_schedule[0].period_begin: at most 25 characters (it has 27)"),
 ]  # fmt: skip
 
 VALID = [
@@ -223,3 +244,38 @@ def test_an_invalid_value_is_refused_with_a_message_naming_the_exact_place(field
 @pytest.mark.parametrize(("field", "value"), VALID)
 def test_a_valid_value_is_accepted(field, value):
     validate(field, value)
+
+
+def without_nulls(value):
+    """What the serializers send of a stored sub-object: its `null` members left out."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def published_components() -> dict:
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    return json.loads(response.content)["components"]
+
+
+@pytest.mark.parametrize(("field", "value"), VALID)
+def test_what_the_validation_accepts_is_what_the_openapi_document_publishes(
+    published_components, field, value
+):
+    owner = "Connector" if field == "tariff_ids" else "Location"
+    if field in ("status_schedule", "capabilities", "parking_restrictions"):
+        owner = "EVSE"
+    member = published_components["schemas"][owner]["properties"][field]
+    validator = jsonschema.Draft7Validator({**member, "components": published_components})
+    errors = [e.message for e in validator.iter_errors(without_nulls(value))]
+    assert errors == []
+
+
+def test_the_validation_reads_the_classes_the_openapi_document_publishes(published_components):
+    # One definition: each class of the document is the dict the validators are built from.
+    assert validators.LOCATIONS.definitions is schemas.DEFINITIONS
+    for name, schema in schemas.DEFINITIONS.items():
+        assert published_components["schemas"][name] == json.loads(json.dumps(schema)), name
