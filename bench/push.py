@@ -266,10 +266,10 @@ def main() -> None:
         add_partner("bench-2", "BE2", 1)
         add_partner("bench-3", "BE3", 2)
         from partners.models import Partner
-        from pushers import services as push
+        from pushers import operations
 
         for partner in Partner.objects.exclude(name="bench-1"):
-            push.full_sync_start(partner_id=partner.pk)
+            operations.full_sync_start(partner_id=partner.pk)
         wait_for(lambda: len(receiver.pushes()) >= len(sites) * 3 + args.latency_changes)
         time.sleep(1)
         targets = all_evses[: args.evses]

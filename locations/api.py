@@ -1,4 +1,5 @@
-"""The Locations Sender interface (locations.md §3): GET list and GET object.
+"""The Locations Sender interface: GET list and GET object (OCPI 2.2.1, Locations module,
+8.2.1 Sender Interface).
 
 Authentication is the project default (versions.auth): only token C of a registered partner
 gets in; anything else is 401 with an envelope. The permission adds the routing-header
@@ -12,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.views import APIView
 
-from partners.selectors import routing_headers
+from partners.routing import Party, partner_addressee
 from versions.auth import IsRegisteredPartnerWithMatchingRouting
 from versions.envelope import OcpiResponse
 from versions.errors import UnknownLocation
@@ -21,6 +22,7 @@ from versions.pagination import paginated_response
 
 from . import selectors
 from .models import Location
+from .openapi import location_list_schema, location_object_schema
 from .serializers import connector_data, evse_data, location_data, location_dicts_from_rows
 
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
@@ -39,23 +41,24 @@ class LocationFilterSet(LastUpdatedFilterSet):
         fields: list[str] = []
 
 
-def _requesting_party(request) -> tuple[str, str] | None:
+def _requesting_party(request) -> Party | None:
     """The request's own OCPI-from-* pair, when it sends a well-formed one."""
     country_code = request.headers.get("OCPI-from-country-code", "").strip()
     party_id = request.headers.get("OCPI-from-party-id", "").strip()
     if _COUNTRY_CODE.match(country_code) and _PARTY_ID.match(party_id):
-        return country_code.upper(), party_id.upper()
+        return Party(country_code.upper(), party_id.upper())
     return None
 
 
 class FunctionalModuleView(APIView):
-    """Permission and message routing headers of a functional module (transport.md §9).
+    """Permission and message routing headers of a functional module (OCPI 2.2.1,
+    Transport and format, Message Routing).
 
     A request's OCPI-from-* pair, when sent, must name one of the caller's CredentialsRoles
     (versions.auth.check_routing_headers: 400/2001 for half a pair, 403/2000 for a party
     that is not theirs). Every response carries OCPI-from-* (us) and, when the caller is
     known and entitled, OCPI-to-* (the requesting party): the request's own OCPI-from-*
-    pair, else the partner's first CredentialsRole.
+    pair, else the partner's addressee (`partners.routing.addressee`, the rule pushes use).
     """
 
     permission_classes = [IsRegisteredPartnerWithMatchingRouting]
@@ -66,13 +69,10 @@ class FunctionalModuleView(APIView):
         response["OCPI-from-party-id"] = settings.OCPI_PARTY_ID
         if response.status_code in (401, 403) or request.user is None:
             return response  # unknown caller, or not entitled: no addressee to name
-        addressee = _requesting_party(request)
-        if addressee is None:
-            headers = routing_headers(request.user)
-            if "OCPI-to-country-code" not in headers:
-                return response
-            addressee = headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]
-        response["OCPI-to-country-code"], response["OCPI-to-party-id"] = addressee
+        to = _requesting_party(request) or partner_addressee(request.user)
+        if to is not None:
+            response["OCPI-to-country-code"] = to.country_code
+            response["OCPI-to-party-id"] = to.party_id
         return response
 
 
@@ -82,6 +82,7 @@ def _render_page(location_rows: Sequence[tuple]) -> list[dict[str, Any]]:
     return location_dicts_from_rows(location_rows, evse_rows, connector_rows)
 
 
+@location_list_schema
 class LocationListView(FunctionalModuleView):
     """GET {locations}?date_from=&date_to=&offset=&limit= : a page of whole Locations.
 
@@ -94,6 +95,7 @@ class LocationListView(FunctionalModuleView):
         return paginated_response(request, queryset, _render_page)
 
 
+@location_object_schema
 class LocationObjectView(FunctionalModuleView):
     """GET {locations}/{location_id}[/{evse_uid}[/{connector_id}]] : one object.
 

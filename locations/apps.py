@@ -6,7 +6,9 @@ class LocationsConfig(AppConfig):
     verbose_name = "Locations"
 
     def ready(self) -> None:
-        from versions.registry import register_endpoint
+        from versions.registry import InterfaceRole, ModuleID, register_endpoint
 
         # The Sender interface (GET list / GET object) at ocpi/cpo/2.2.1/locations.
-        register_endpoint(identifier="locations", role="SENDER", url_name="locations")
+        register_endpoint(
+            identifier=ModuleID.LOCATIONS, role=InterfaceRole.SENDER, url_name="locations"
+        )

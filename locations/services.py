@@ -3,8 +3,10 @@
 The admin, the management commands and any future API go through these functions, which
 - validate (model validators, constraints and the rules between fields),
 - set `last_updated` only on a real change and bubble it up: a Connector change bumps its
-  EVSE and Location, an EVSE change its Location (locations.md §3.1), all in one transaction,
-- record the change for push (`pushers.outbox`) in that same transaction.
+  EVSE and Location, an EVSE change its Location (OCPI 2.2.1, Locations module, 8.2.1 Sender
+  Interface: the date filter relies on it), all in one transaction,
+- record the change (`locations.changes`, which the push outbox listens to) in that same
+  transaction.
 
 Each function takes model instances carrying the wanted values (e.g. from a ModelForm) and
 compares them with what is stored, so that saving an unchanged form changes nothing.
@@ -18,15 +20,11 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from pushers.models import ChangeRecord
-from pushers.outbox import record_change
 from versions.datetimes import truncate_to_millis
 
+from .changes import Level, Method, record_change
 from .enums import Status
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
-
-Level = ChangeRecord.Level
-Method = ChangeRecord.Method
 
 # Stored OCPI fields of each model (children and last_updated are not columns to compare).
 _LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
@@ -224,7 +222,8 @@ def evses_set_status(*, evses: Iterable[EVSE], status: str) -> int:
 
 
 def evse_remove(*, evse: EVSE) -> bool:
-    """EVSEs are never deleted (locations.md §5): removing one sets status REMOVED."""
+    """EVSEs are never deleted (OCPI 2.2.1, Locations module, 8.1 Flow and Lifecycle):
+    removing one sets status REMOVED."""
     return evses_set_status(evses=[evse], status=Status.REMOVED) == 1
 
 
@@ -280,7 +279,8 @@ def connector_update(*, connector: Connector) -> list[str]:
 
 @transaction.atomic
 def connector_delete(*, connector: Connector) -> None:
-    """Remove a Connector; its EVSE must keep at least one (locations.md §5).
+    """Remove a Connector; its EVSE must keep at least one (OCPI 2.2.1, Locations
+    module, 8.3.2 EVSE Object: connectors, cardinality +).
 
     OCPI has no delete: partners get a PUT of the EVSE with the remaining connectors.
     """
@@ -299,183 +299,3 @@ def connector_delete(*, connector: Connector) -> None:
         evse_row_id=evse.pk,
         last_updated=now,
     )
-
-
-# --- Bulk import ---------------------------------------------------------------------------
-# (Imports kept here so that this section stays self-contained at the end of the module.)
-from django.db import IntegrityError  # noqa: E402
-from django.db.models.functions import Upper  # noqa: E402
-
-from pushers.outbox import enqueue_fan_out_after_commit  # noqa: E402
-
-_BULK_BATCH = 2000
-
-
-def _constraint_messages() -> dict[str, str]:
-    return {
-        constraint.name: str(constraint.violation_error_message)
-        for model in (Location, EVSE, Connector)
-        for constraint in model._meta.constraints
-    }
-
-
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint an IntegrityError reports, if it is one of ours."""
-    diag_name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-    text = str(exc)
-    for name in _constraint_messages():
-        if name == diag_name or name in text:
-            return name
-    return None
-
-
-def _existing_ids_hint(name: str, sites) -> str:
-    """A few of the ids that made a unique constraint fail, found with one query after the
-    rollback, so that the operator sees which objects are already there."""
-    if name == "location_unique_id_per_party":
-        column, wanted = "id", {loc.id.upper() for loc, _ in sites}
-        queryset = Location.objects.filter(
-            country_code__in={loc.country_code for loc, _ in sites},
-            party_id__in={loc.party_id for loc, _ in sites},
-        )
-    elif name == "evse_unique_uid":
-        column, queryset = "uid", EVSE.objects.all()
-        wanted = {evse.uid.upper() for _, evses in sites for evse, _ in evses}
-    elif name == "evse_unique_active_evse_id":
-        column, queryset = "evse_id", EVSE.objects.exclude(status=Status.REMOVED)
-        wanted = {evse.evse_id.upper() for _, evses in sites for evse, _ in evses}
-    else:
-        return ""
-    found = sorted(
-        queryset.annotate(_key=Upper(column))
-        .filter(_key__in=wanted)
-        .values_list(column, flat=True)[:5]
-    )
-    return f" Already stored: {', '.join(found)}{' …' if len(found) == 5 else ''}." if found else ""
-
-
-def _validate_sites_for_bulk(sites) -> None:
-    """The rules of `location_create`, without a database query per object.
-
-    Field validators, choices and `clean()` run through `full_clean`; the unique constraints
-    are checked inside the batch here and against stored rows by the database; the one check
-    constraint is evaluated in Python (Django would ask the database once per object).
-    """
-    location_keys: set[tuple[str, str, str]] = set()
-    uids: set[str] = set()
-    evse_ids: set[str] = set()
-    for location, evses in sites:
-        _normalise_location(location)
-        try:
-            location.full_clean(
-                exclude=["last_updated"], validate_unique=False, validate_constraints=False
-            )
-            if location.publish and location.publish_allowed_to:
-                message = "publish_allowed_to is only allowed when publish is off."
-                raise ValidationError({"publish_allowed_to": message})
-            key = (location.country_code, location.party_id, location.id.upper())
-            if key in location_keys:
-                raise ValidationError({"id": "This id occurs twice in the import."})
-            location_keys.add(key)
-            for evse, connectors in evses:
-                _validate_connectors_of_new_evse(connectors)
-                evse.full_clean(
-                    exclude=["last_updated", "location"],
-                    validate_unique=False,
-                    validate_constraints=False,
-                )
-                if evse.uid.upper() in uids:
-                    raise ValidationError({"uid": f"EVSE uid {evse.uid!r} occurs twice."})
-                uids.add(evse.uid.upper())
-                if evse.evse_id and evse.status != Status.REMOVED:
-                    if evse.evse_id.upper() in evse_ids:
-                        raise ValidationError(
-                            {"evse_id": f"EVSE ID {evse.evse_id!r} occurs twice."}
-                        )
-                    evse_ids.add(evse.evse_id.upper())
-                for connector in connectors:
-                    connector.full_clean(
-                        exclude=["last_updated", "evse"],
-                        validate_unique=False,
-                        validate_constraints=False,
-                    )
-        except ValidationError as exc:
-            raise ValidationError(f"Location {location.id!r}: {_flat_message(exc)}") from exc
-
-
-def _flat_message(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
-        )
-    return " ".join(exc.messages)
-
-
-Site = tuple[Location, list[tuple[EVSE, list[Connector]]]]
-
-
-def locations_bulk_create(*, sites: list[Site]) -> int:
-    """Create many new Locations with their EVSEs and Connectors in one transaction.
-
-    For imports and demo data, where `location_create` (a few queries per object) is too
-    slow. Every object is validated first with the same rules; nothing is written when one
-    is invalid or when an id exists already (then a ValidationError names the problem and,
-    for a duplicate, some of the stored ids). All objects share one `last_updated`, and each
-    Location gets one ChangeRecord (PUT of the Location), exactly as `location_create`
-    records it, so partners get the new sites pushed. Returns the number of Locations.
-    """
-    sites = [(location, list(evses)) for location, evses in sites]
-    if not sites:
-        return 0
-    _validate_sites_for_bulk(sites)
-    now = _now()
-    try:
-        with transaction.atomic():
-            locations = [location for location, _ in sites]
-            for location in locations:
-                location.last_updated = now
-            Location.objects.bulk_create(locations, batch_size=_BULK_BATCH)
-            all_evses = []
-            for location, evses in sites:
-                for evse, _ in evses:
-                    evse.location = location
-                    evse.last_updated = now
-                    all_evses.append(evse)
-            EVSE.objects.bulk_create(all_evses, batch_size=_BULK_BATCH)
-            all_connectors = []
-            for _, evses in sites:
-                for evse, connectors in evses:
-                    for connector in connectors:
-                        connector.evse = evse
-                        connector.last_updated = now
-                        all_connectors.append(connector)
-            Connector.objects.bulk_create(all_connectors, batch_size=_BULK_BATCH)
-            records = ChangeRecord.objects.bulk_create(
-                [
-                    ChangeRecord(
-                        level=Level.LOCATION,
-                        method=Method.PUT,
-                        location_id=location.pk,
-                        last_updated=now,
-                    )
-                    for location in locations
-                ],
-                batch_size=_BULK_BATCH,
-            )
-            # Wake the push workers after the commit, as record_change does.
-            enqueue_fan_out_after_commit(record.pk for record in records)
-    except IntegrityError as exc:
-        for location, evses in sites:  # the rollback leaves them looking saved
-            location.pk = None
-            for evse, connectors in evses:
-                evse.pk = None
-                for connector in connectors:
-                    connector.pk = None
-        name = _violated_constraint(exc)
-        if name is None:
-            raise
-        message = _constraint_messages()[name]
-        raise ValidationError(
-            f"Nothing was imported: {message}{_existing_ids_hint(name, sites)}"
-        ) from exc
-    return len(sites)

@@ -9,12 +9,8 @@ from django.urls import path
 from versions.urls_util import public_reverse
 
 from .models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
-from .services import (
-    RegistrationFailed,
-    partner_create_pending,
-    partner_issue_token,
-    partner_register,
-)
+from .registration import RegistrationFailed, partner_register
+from .services import partner_create_pending, partner_issue_token
 
 
 class RegisterPartnerForm(forms.Form):

@@ -5,8 +5,17 @@ class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = "OCPI partners"
 
-    def ready(self):
-        from versions.registry import register_endpoint
+    def ready(self) -> None:
+        from versions.auth import register_token_lookup
+        from versions.registry import InterfaceRole, ModuleID, register_endpoint
+
+        from .selectors import issued_token_for_header
 
         # The credentials endpoint is the same for every role; the spec advises SENDER.
-        register_endpoint(identifier="credentials", role="SENDER", url_name="ocpi-credentials")
+        register_endpoint(
+            identifier=ModuleID.CREDENTIALS,
+            role=InterfaceRole.SENDER,
+            url_name="ocpi-credentials",
+        )
+        # Our token authentication (versions.auth) looks tokens up among those we issued.
+        register_token_lookup(issued_token_for_header)

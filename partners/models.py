@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models.functions import Upper
 
+from versions.registry import InterfaceRole
+
 
 class Role(models.TextChoices):
     """OCPI Role (OCPI 2.2.1, Types, Role enum)."""
@@ -12,11 +14,6 @@ class Role(models.TextChoices):
     NSP = "NSP"
     OTHER = "OTHER"
     SCSP = "SCSP"
-
-
-class InterfaceRole(models.TextChoices):
-    SENDER = "SENDER"
-    RECEIVER = "RECEIVER"
 
 
 class Partner(models.Model):
@@ -132,3 +129,17 @@ class IssuedToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.kind} {self.hint}… of {self.partner}"
+
+    # What the token opens (versions.auth.CallerToken; OCPI 2.2.1, Credentials module).
+
+    def opens_functional_modules(self) -> bool:
+        return self.kind == self.Kind.C and self.partner.state == Partner.State.REGISTERED
+
+    def opens_configuration_modules(self) -> bool:
+        if self.kind == self.Kind.A:
+            return self.partner.state == Partner.State.PENDING
+        # Token C of a registered partner, or our token B while we register with a pending one.
+        return self.partner.state in (Partner.State.REGISTERED, Partner.State.PENDING)
+
+    def parties(self) -> set[tuple[str, str]]:
+        return {(r.country_code.upper(), r.party_id.upper()) for r in self.partner.roles.all()}

@@ -1,12 +1,15 @@
+from versions.authorization import tokens_in_header
+
 from .models import IssuedToken, Partner
-from .tokens import hash_token, tokens_in_header
+from .tokens import hash_token
 
 
 def issued_token_for_header(header: str) -> IssuedToken | None:
     """The live token matching an Authorization header, or None.
 
     The Base64 form (OCPI 2.2.1) always works; the raw form only for partners that have
-    the per-partner switch on (transport.md §2, compatibility note).
+    the per-partner switch on (OCPI 2.2.1, Transport and format, Authorization header; the
+    2.2.1-d2 note on partners that send the token unencoded).
     """
     decoded, raw = tokens_in_header(header)
     hashes = {}
@@ -30,21 +33,3 @@ def partner_endpoint_url(partner: Partner, *, identifier: str, role: str) -> str
     """The URL of their `identifier` module for interface `role` (e.g. locations RECEIVER)."""
     endpoint = partner.endpoints.filter(identifier=identifier, role=role).first()
     return endpoint.url if endpoint else None
-
-
-def routing_headers(partner: Partner) -> dict[str, str]:
-    """OCPI-from (us) / OCPI-to (the partner's first role) for functional-module requests.
-
-    Configuration modules (versions, credentials) must not carry them (transport.md §9).
-    """
-    from django.conf import settings
-
-    headers = {
-        "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
-        "OCPI-from-party-id": settings.OCPI_PARTY_ID,
-    }
-    role = partner.roles.order_by("pk").first()
-    if role is not None:
-        headers["OCPI-to-country-code"] = role.country_code.upper()
-        headers["OCPI-to-party-id"] = role.party_id.upper()
-    return headers

@@ -4,6 +4,7 @@ Interfaces and endpoints, and Use cases, Registration)."""
 from rest_framework.views import APIView
 
 from versions.auth import IsRegisteredOrRegisteringPartner
+from versions.authorization import tokens_in_header
 from versions.envelope import OcpiResponse
 from versions.errors import (
     InvalidBody,
@@ -15,24 +16,26 @@ from versions.errors import (
 )
 from versions.parsers import OcpiJSONParser
 
-from . import services
+from . import discovery, services
 from .credentials import our_credentials, parse_credentials
-from .tokens import hash_token, tokens_in_header
+from .openapi import credentials_schema
+from .tokens import hash_token
 
 _ERRORS = {
-    services.PartnerApiUnusable: UnableToUseClientApi,
-    services.NoCommonVersion: UnsupportedVersion,
-    services.MissingEndpoints: NoMatchingEndpoints,
-    services.PartnerConflict: InvalidBody,
+    discovery.PartnerApiUnusable: UnableToUseClientApi,
+    discovery.NoCommonVersion: UnsupportedVersion,
+    discovery.MissingEndpoints: NoMatchingEndpoints,
+    discovery.PartnerConflict: InvalidBody,
 }
 
 
-def _as_ocpi_error(exc: services.NotAllowedInThisState | services.HandshakeError) -> OcpiError:
+def _as_ocpi_error(exc: services.NotAllowedInThisState | discovery.HandshakeError) -> OcpiError:
     if isinstance(exc, services.NotAllowedInThisState):
         return MethodNotAllowed(str(exc))
     return _ERRORS[type(exc)](exc.message)
 
 
+@credentials_schema
 class CredentialsView(APIView):
     """Token A (pending partner) or token C (registered partner); 405 rules per method."""
 
@@ -61,7 +64,7 @@ class CredentialsView(APIView):
             raise InvalidBody("Invalid credentials object", data=errors)
         try:
             ours = service(token=request.auth, credentials=credentials)
-        except (services.HandshakeError, services.NotAllowedInThisState) as exc:
+        except (discovery.HandshakeError, services.NotAllowedInThisState) as exc:
             raise _as_ocpi_error(exc) from None
         return OcpiResponse(ours)
 

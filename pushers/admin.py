@@ -1,6 +1,6 @@
 """Operator view of push: per-partner health, the deliveries, and the levers.
 
-Every action goes through `pushers.services`, like every other write.
+Every action goes through `pushers.operations`, like every other write.
 """
 
 from datetime import timedelta
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from partners.models import Partner
 
-from . import services
+from . import operations
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
 
 
@@ -113,30 +113,30 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
         if obj._last_sync is None:
             return "–"
         sync = FullSync.objects.get(pk=obj._last_sync)
-        done, total = services.full_sync_progress(sync)
+        done, total = operations.full_sync_progress(sync)
         return f"{done}/{total} ({sync.created_at:%Y-%m-%d %H:%M})"
 
     @admin.action(description="Pause push to the selected partners")
     def pause(self, request, queryset):
         for state in queryset:
-            services.partner_set_paused(state.partner_id, paused=True)
+            operations.partner_set_paused(state.partner_id, paused=True)
         self.message_user(request, f"Paused {len(queryset)} partner(s).")
 
     @admin.action(description="Resume push to the selected partners")
     def resume(self, request, queryset):
         for state in queryset:
-            services.partner_set_paused(state.partner_id, paused=False)
+            operations.partner_set_paused(state.partner_id, paused=False)
         self.message_user(request, f"Resumed {len(queryset)} partner(s).")
 
     @admin.action(description="Retry waiting deliveries now")
     def retry_now(self, request, queryset):
-        count = sum(services.partner_retry_now(state.partner_id) for state in queryset)
+        count = sum(operations.partner_retry_now(state.partner_id) for state in queryset)
         self.message_user(request, f"{count} deliveries queued again.")
 
     @admin.action(description="Full sync: PUT every Location to the selected partners")
     def full_sync(self, request, queryset):
         for state in queryset:
-            sync = services.full_sync_start(
+            sync = operations.full_sync_start(
                 partner_id=state.partner_id, requested_by=request.user.get_username()
             )
             if sync is None:
@@ -155,9 +155,17 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["started_at", "method", "url", "outcome", "http_status", "ocpi_status"]
-    fields += ["duration_ms", "error", "request_id"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "started_at",
+        "method",
+        "url",
+        "outcome",
+        "http_status",
+        "ocpi_status",
+        "duration_ms",
+        "error",
+        "request_id",
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -199,12 +207,12 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request, queryset):
-        count = services.deliveries_retry_now(queryset)
+        count = operations.deliveries_retry_now(queryset)
         self.message_user(request, f"{count} deliveries queued again.")
 
     @admin.action(description="Discard the selected deliveries")
     def discard(self, request, queryset):
-        count = services.deliveries_discard(queryset)
+        count = operations.deliveries_discard(queryset)
         self.message_user(request, f"{count} deliveries discarded.")
 
 
@@ -219,6 +227,6 @@ class FullSyncAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress (sent or settled / total)")
     def progress(self, obj):
-        done, total = services.full_sync_progress(obj)
+        done, total = operations.full_sync_progress(obj)
         percent = 100 * done // total if total else 100
         return f"{done}/{total} ({percent}%)"

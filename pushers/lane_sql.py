@@ -2,10 +2,10 @@
 
 Why not the ORM here: a lane task sends a few messages and runs about ten statements, and
 compiling those querysets cost more CPU than the HTTP calls and the database together
-(~2.3 ms to build and compile the lane read alone, 0.14 ms to run it; docs/benchmarks.md,
-"Push"). Push throughput is bounded by the workers' CPU, so the hot path uses fixed SQL
-strings built once per process from the models' table and column names. Everything else
-(fan-out, retries, parking, the admin) stays with the ORM.
+(docs/benchmarks.md, "Push: where the time went, and the targets met"). Push throughput
+is bounded by the workers' CPU, so the hot path uses fixed SQL strings built once per
+process from the models' table and column names. Everything else (fan-out, retries,
+parking, the admin) stays with the ORM.
 
 The SQL is plain enough for both PostgreSQL and SQLite (UPDATE … FROM needs SQLite 3.33).
 Values go through the fields' own adapters and converters (`_prep`, `_instance`), so datetimes,
@@ -15,18 +15,19 @@ JSON and booleans are stored and read exactly as the ORM would.
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
 
-from partners.models import InterfaceRole, Partner, PartnerEndpoint, PartnerRole, Role
+from partners.models import Partner, PartnerEndpoint, PartnerRole
+from versions.registry import InterfaceRole, ModuleID
 
 from .models import Delivery, Lane, PartnerPushState
 
+M = TypeVar("M", bound=Model)
 Status = Delivery.Status
 OPEN = Delivery.OPEN
-LOCATIONS_MODULE = "locations"  # the OCPI module identifier of the partners' receivers
 
 
 def _table(model: type[Model]) -> str:
@@ -66,7 +67,7 @@ def _attnames(model: type[Model]) -> list[str]:
     return [f.attname for f in _fields(model)]
 
 
-def _instance(model: type[Model], values: Sequence[Any]) -> Model:
+def _instance(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the raw values of all its concrete columns, in field order."""
     converted = list(values)
     for index, col, converters in _converters(model, connection.vendor):
@@ -117,19 +118,20 @@ def update_lane(lane_id: int, token: str, values: dict[str, Any]) -> int:
 
 @cache
 def _read_sql(vendor: str) -> str:
-    del vendor
     quote = connection.ops.quote_name
+    # The partner's roles in one column ("id:role:country:party", comma-separated), so that
+    # the addressee is chosen by the one rule in Python (`partners.routing.addressee`).
+    role = (
+        "CAST(r.id AS text) || ':' || r.{role} || ':' || r.country_code || ':' || r.party_id"
+    ).format(role=quote("role"))
+    aggregate = f"string_agg({role}, ',')" if vendor == "postgresql" else f"group_concat({role})"
     return (
         f"SELECT {_columns(Delivery, 'd')}, {_columns(Lane, 'l')}, "
         "p.state, p.outgoing_token, p.outgoing_token_base64, "
         f"(SELECT e.url FROM {_table(PartnerEndpoint)} e WHERE e.partner_id = l.partner_id "
         "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
         "s.push_paused, s.last_success_at, "
-        # The addressee is the partner's eMSP role when it has one, else its first role.
-        f"(SELECT r.country_code FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id "
-        f"ORDER BY CASE WHEN r.{quote('role')} = %s THEN 0 ELSE 1 END, r.id LIMIT 1), "
-        f"(SELECT r.party_id FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id "
-        f"ORDER BY CASE WHEN r.{quote('role')} = %s THEN 0 ELSE 1 END, r.id LIMIT 1) "
+        f"(SELECT {aggregate} FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id) "
         f"FROM {_table(Delivery)} d "
         f"JOIN {_table(Lane)} l ON l.id = d.lane_id "
         f"JOIN {_table(Partner)} p ON p.id = l.partner_id "
@@ -139,21 +141,24 @@ def _read_sql(vendor: str) -> str:
     )
 
 
+def _roles(aggregated: str | None) -> list[PartnerRole]:
+    roles = []
+    for item in (aggregated or "").split(","):
+        if item:
+            pk, role, country_code, party_id = item.split(":")
+            roles.append(
+                PartnerRole(pk=int(pk), role=role, country_code=country_code, party_id=party_id)
+            )
+    return roles
+
+
 def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     """The lane's first `limit` open Deliveries in order and, from the same query, the lane
     with its partner (`lane.partner`: state and outgoing token only) and what sending needs
     about that partner: `lane.receiver_url` (its Locations RECEIVER endpoint), `lane.paused`,
-    `lane.last_success`, `lane.to_country`/`lane.to_party` (its eMSP role, else its first
-    role; None without roles). (None, []) when the lane has nothing open."""
-    params = [
-        LOCATIONS_MODULE,
-        InterfaceRole.RECEIVER,
-        Role.EMSP,
-        Role.EMSP,
-        lane_id,
-        *OPEN,
-        limit,
-    ]
+    `lane.last_success`, `lane.roles` (its PartnerRoles, unsaved copies). (None, []) when the
+    lane has nothing open."""
+    params: list[Any] = [ModuleID.LOCATIONS, InterfaceRole.RECEIVER, lane_id, *OPEN, limit]
     with connection.cursor() as cursor:
         cursor.execute(_read_sql(connection.vendor), params)
         rows = cursor.fetchall()
@@ -162,9 +167,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     n_delivery, n_lane = len(_fields(Delivery)), len(_fields(Lane))
     first = rows[0]
     lane = _instance(Lane, first[n_delivery : n_delivery + n_lane])
-    state, token, base64, url, paused, last_success, to_country, to_party = first[
-        n_delivery + n_lane :
-    ]
+    state, token, base64, url, paused, last_success, roles = first[n_delivery + n_lane :]
     # Booleans come as 0/1 from SQLite; None when the partner has no push state row yet.
     lane.partner = Partner.from_db(
         connection.alias,
@@ -174,7 +177,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     lane.receiver_url = url
     lane.paused = bool(paused)
     lane.last_success = _datetime(last_success)
-    lane.to_country, lane.to_party = to_country, to_party
+    lane.roles = _roles(roles)
     deliveries = []
     for row in rows:
         delivery = _instance(Delivery, row[:n_delivery])

@@ -1,25 +1,27 @@
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils import timezone
+
+from locations import changes
+
+if TYPE_CHECKING:
+    from partners.models import PartnerRole
 
 
 class ChangeRecord(models.Model):
     """One committed change of a Location, EVSE or Connector: the transactional outbox.
 
-    Written by `locations.services` in the same transaction as the change itself, so a
-    change exists exactly when its record does. It names the lowest level that changed and
-    the OCPI message that level needs (PUT of a new/replaced object, PATCH of some fields);
-    the payload is built at delivery time from the current state, so that a late delivery
-    never carries stale data.
+    Written by `outbox.record_changes` (told by `locations.changes`) in the same transaction
+    as the change itself, so a change exists exactly when its record does. It names the
+    lowest level that changed and the OCPI message that level needs (PUT of a new/replaced
+    object, PATCH of some fields); the payload is built at delivery time from the current
+    state, so that a late delivery never carries stale data.
     """
 
-    class Level(models.TextChoices):
-        LOCATION = "location"
-        EVSE = "evse"
-        CONNECTOR = "connector"
-
-    class Method(models.TextChoices):
-        PUT = "PUT"
-        PATCH = "PATCH"
+    Level = changes.Level
+    Method = changes.Method
 
     id = models.BigAutoField(primary_key=True)
     level = models.CharField(max_length=9, choices=Level.choices)
@@ -110,6 +112,12 @@ class Lane(models.Model):
             models.UniqueConstraint(fields=["partner", "location"], name="unique_push_lane"),
         ]
 
+    # Not columns: what the send loop's lane read brings along (`lane_sql.read_lane`).
+    receiver_url: "str | None"  # the partner's Locations RECEIVER endpoint
+    paused: bool
+    last_success: "datetime | None"  # PartnerPushState.last_success_at when read
+    roles: "list[PartnerRole]"  # the partner's roles, for the addressee
+
     def __str__(self) -> str:
         return f"lane {self.partner_id}/{self.location_id}"
 
@@ -179,7 +187,9 @@ class Delivery(models.Model):
     # Place in the lane: the `last_updated` of the newest change merged in (not the time of
     # the fan-out, which concurrent workers may do out of order). A lane is sent in this
     # order, so the last message a partner gets is about the object changed last, and the
-    # `last_updated` it propagates to the parents (locations.md §4.1) is the newest one.
+    # `last_updated` it propagates to the parents is the newest one (OCPI 2.2.1, Locations
+    # module, "Receiver Interface": a PUT or PATCH of an EVSE or Connector updates the
+    # parents' `last_updated` on the receiver).
     queued_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

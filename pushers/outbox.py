@@ -1,4 +1,5 @@
-"""Recording changes for push. Called only by `locations.services`, inside its transaction.
+"""Recording changes for push: the listener of `locations.changes`, run inside the
+transaction of each change.
 
 The row is the durable part: it commits with the change or not at all. After the commit a
 Celery task is queued with the row's id, only to wake a worker up quickly; if the broker is
@@ -6,16 +7,15 @@ unreachable at that moment the save still succeeds and the sweeper (`tasks.sweep
 Celery beat) queues the record later.
 """
 
-import logging
 import threading
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
-from .models import ChangeRecord
+from locations.changes import Change
 
-logger = logging.getLogger(__name__)
+from .models import ChangeRecord
+from .queue import enqueue_fan_out
 
 # The change records of one transaction are queued as one fan-out task (in chunks of the
 # fan-out batch), not one task each: a transaction saving 500 changes queues one task. Each
@@ -25,10 +25,14 @@ logger = logging.getLogger(__name__)
 # same block, which is harmless (the fan-out finds no such record).
 _current = threading.local()
 
+# Rows per INSERT when a bulk import records many changes at once.
+_BULK_BATCH = 2000
+
 
 class _Batch:
-    def __init__(self, outer) -> None:
-        self.outer, self.ids, self.flushed = outer, [], False
+    def __init__(self, outer: object) -> None:
+        self.outer, self.flushed = outer, False
+        self.ids: list[int] = []
 
     def flush(self) -> None:
         if not self.flushed:
@@ -36,34 +40,32 @@ class _Batch:
             enqueue_fan_out(self.ids)
 
 
-def record_change(
-    *,
-    level: str,
-    method: str,
-    location_row_id: int,
-    last_updated: datetime,
-    evse_row_id: int | None = None,
-    connector_row_id: int | None = None,
-    fields: list[str] | None = None,
-) -> ChangeRecord:
-    record = ChangeRecord.objects.create(
-        level=level,
-        method=method,
-        location_id=location_row_id,
-        evse_id=evse_row_id,
-        connector_id=connector_row_id,
-        fields=fields or [],
-        last_updated=last_updated,
+def _record(change: Change) -> ChangeRecord:
+    return ChangeRecord(
+        level=change.level,
+        method=change.method,
+        location_id=change.location_row_id,
+        evse_id=change.evse_row_id,
+        connector_id=change.connector_row_id,
+        fields=list(change.fields),
+        last_updated=change.last_updated,
     )
-    enqueue_fan_out_after_commit([record.pk])
-    return record
+
+
+def record_changes(changes: Sequence[Change]) -> None:
+    """Write a ChangeRecord per change and queue their fan-out after the commit."""
+    if len(changes) == 1:
+        records = [_record(changes[0])]
+        records[0].save(force_insert=True)
+    else:
+        records = ChangeRecord.objects.bulk_create(
+            [_record(change) for change in changes], batch_size=_BULK_BATCH
+        )
+    enqueue_fan_out_after_commit(record.pk for record in records)
 
 
 def enqueue_fan_out_after_commit(change_ids: Iterable[int]) -> None:
-    """Queue the fan-out of these change records once the current transaction commits.
-
-    For code that writes ChangeRecords itself (e.g. a bulk import with bulk_create).
-    """
+    """Queue the fan-out of these change records once the current transaction commits."""
     ids = list(change_ids)
     if not ids:
         return
@@ -75,22 +77,3 @@ def enqueue_fan_out_after_commit(change_ids: Iterable[int]) -> None:
         _current.batch = batch
     batch.ids.extend(ids)
     transaction.on_commit(batch.flush)
-
-
-def enqueue_fan_out(change_ids: list[int]) -> bool:
-    """Publish the fan-out task(s), one per FAN_OUT_BATCH ids (what one run claims of its
-    own); never raises (a broker failure must not fail a save)."""
-    from .services import FAN_OUT_BATCH
-    from .tasks import fan_out_changes
-
-    try:
-        for start in range(0, len(change_ids), FAN_OUT_BATCH):
-            fan_out_changes.apply_async(args=[change_ids[start : start + FAN_OUT_BATCH]])
-    except Exception:  # noqa: BLE001 - any broker error; the sweeper re-queues the records
-        logger.warning(
-            "Could not queue the push of change records %s; the sweeper will.",
-            change_ids,
-            exc_info=True,
-        )
-        return False
-    return True

@@ -4,6 +4,7 @@ import factory
 
 from locations import enums
 from locations.models import EVSE, Connector, Location
+from versions.client import OcpiResult
 
 
 class LocationFactory(factory.django.DjangoModelFactory):
@@ -42,3 +43,16 @@ class ConnectorFactory(factory.django.DjangoModelFactory):
     power_type = enums.PowerType.AC_3_PHASE
     max_voltage = 230
     max_amperage = 16
+
+
+def ocpi_result(http_status: int, ocpi_status: int | None) -> OcpiResult:
+    """An answer of the outbound client with these statuses and nothing else of interest."""
+    return OcpiResult(
+        http_status=http_status,
+        ocpi_status=ocpi_status,
+        data=None,
+        status_message="",
+        body_excerpt="",
+        duration_ms=1,
+        request_id="r",
+    )

@@ -1,21 +1,59 @@
-"""OCPI token authentication for DRF (transport.md §2)."""
+"""OCPI token authentication for DRF (OCPI 2.2.1, Transport and format, "Authorization
+header"; Credentials module, for which token opens what).
+
+This module knows the rules, not where tokens are kept: the app that issues tokens
+(`partners`) registers its look-up with `register_token_lookup` when it is ready, so the
+shared plumbing does not import the partner app.
+"""
+
+from collections.abc import Callable, Collection
+from typing import Any, Protocol, runtime_checkable
 
 from rest_framework import authentication, exceptions, permissions
-
-from partners.models import IssuedToken, Partner
-from partners.selectors import issued_token_for_header
 
 from .errors import InvalidParameters, OcpiError
 
 
+@runtime_checkable
+class CallerToken(Protocol):
+    """What the permissions need to know about the token a request came with."""
+
+    @property
+    def partner(self) -> Any: ...
+
+    def opens_functional_modules(self) -> bool:
+        """Token C of a registered partner."""
+        ...
+
+    def opens_configuration_modules(self) -> bool:
+        """Versions and credentials: also the tokens of a partner in registration."""
+        ...
+
+    def parties(self) -> Collection[tuple[str, str]]:
+        """(country code, party id) of every role the caller speaks for, upper case."""
+        ...
+
+
+TokenLookup = Callable[[str], CallerToken | None]
+_lookup: TokenLookup | None = None
+
+
+def register_token_lookup(lookup: TokenLookup) -> None:
+    """Set the function that finds the live token of an Authorization header value."""
+    global _lookup
+    _lookup = lookup
+
+
 class OcpiTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Token <base64(token)>` → (Partner, IssuedToken)."""
+    """`Authorization: Token <base64(token)>` → (the caller's partner, its token)."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        token = issued_token_for_header(header)
+        if _lookup is None:
+            raise exceptions.AuthenticationFailed("No token store is installed")
+        token = _lookup(header)
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown credentials token")
         return token.partner, token
@@ -24,16 +62,20 @@ class OcpiTokenAuthentication(authentication.BaseAuthentication):
         return "Token"
 
 
+def _caller_token(request) -> CallerToken:
+    token = request.auth
+    if not isinstance(token, CallerToken):
+        raise exceptions.NotAuthenticated("Missing credentials token")
+    return token
+
+
 class IsRegisteredPartner(permissions.BasePermission):
     """Functional modules: only token C of a registered (not suspended) partner."""
 
     message = "This token is not valid for this module"
 
     def has_permission(self, request, view):
-        token = request.auth
-        if not isinstance(token, IssuedToken):
-            raise exceptions.NotAuthenticated("Missing credentials token")
-        return token.kind == IssuedToken.Kind.C and token.partner.state == Partner.State.REGISTERED
+        return _caller_token(request).opens_functional_modules()
 
 
 class IsRegisteredOrRegisteringPartner(permissions.BasePermission):
@@ -46,12 +88,7 @@ class IsRegisteredOrRegisteringPartner(permissions.BasePermission):
     message = "This token is not valid for this module"
 
     def has_permission(self, request, view):
-        token = request.auth
-        if not isinstance(token, IssuedToken):
-            raise exceptions.NotAuthenticated("Missing credentials token")
-        if token.kind == IssuedToken.Kind.A:
-            return token.partner.state == Partner.State.PENDING
-        return token.partner.state in (Partner.State.REGISTERED, Partner.State.PENDING)
+        return _caller_token(request).opens_configuration_modules()
 
 
 class ForeignParty(OcpiError):
@@ -66,10 +103,11 @@ ROUTING_FROM_HEADERS = ("HTTP_OCPI_FROM_COUNTRY_CODE", "HTTP_OCPI_FROM_PARTY_ID"
 def check_routing_headers(request) -> None:
     """Functional modules: OCPI-from-country-code/party-id, when sent, must be the caller's.
 
-    No headers: fine (a direct peer-to-peer link needs none, transport.md §14.3). Only one of
-    the pair: HTTP 400 + 2001. A party that is not one of the calling partner's
-    CredentialsRoles: HTTP 403 + 2000 — the token is valid, but it does not speak for that
-    party (OCPI names no code for this; 401 would wrongly suggest a bad token).
+    No headers: fine (a direct peer-to-peer link needs none; OCPI 2.2.1, Transport and
+    format, "Message Routing"). Only one of the pair: HTTP 400 + 2001. A party that is not
+    one of the calling partner's CredentialsRoles: HTTP 403 + 2000 — the token is valid, but
+    it does not speak for that party (OCPI names no code for this; 401 would wrongly suggest
+    a bad token).
     """
     country, party = (request.META.get(key, "").strip() for key in ROUTING_FROM_HEADERS)
     if not country and not party:
@@ -78,8 +116,7 @@ def check_routing_headers(request) -> None:
         raise InvalidParameters(
             "OCPI-from-country-code and OCPI-from-party-id must be sent together"
         )
-    partner = request.auth.partner
-    roles = {(r.country_code.upper(), r.party_id.upper()) for r in partner.roles.all()}
+    roles = set(_caller_token(request).parties())
     if (country.upper(), party.upper()) not in roles:
         mine = ", ".join(f"{c}*{p}" for c, p in sorted(roles)) or "none"
         raise ForeignParty(

@@ -7,14 +7,17 @@ from rest_framework.views import APIView
 
 from .auth import IsRegisteredOrRegisteringPartner
 from .envelope import OcpiResponse
+from .openapi import version_details_schema, version_list_schema
 from .registry import OCPI_VERSION, SUPPORTED_VERSIONS, registered_endpoints
 from .urls_util import public_reverse
 
 PRODUCT_NAME = "OCPI CPO Server"
 
 
+@version_list_schema
 class VersionListView(APIView):
-    """GET {versions_url}: the OCPI versions we speak (seed 000)."""
+    """GET {versions_url}: the OCPI versions we speak (OCPI 2.2.1, Version information
+    endpoint)."""
 
     permission_classes = [IsRegisteredOrRegisteringPartner]
 
@@ -27,6 +30,7 @@ class VersionListView(APIView):
         )
 
 
+@version_details_schema
 class VersionDetailsView(APIView):
     """GET {version_url}: the endpoints of the modules installed right now."""
 
@@ -48,7 +52,8 @@ def package_version() -> str:
 
 
 def server_version(request):
-    """GET /api/version: who we are, without secrets (the idea of seed 002)."""
+    """GET /api/version: our product name, server version and OCPI versions, without
+    secrets."""
     server = package_version()
     return JsonResponse(
         {"server": server, "text": f"{PRODUCT_NAME} {server}", "ocpi": list(SUPPORTED_VERSIONS)}
@@ -65,12 +70,13 @@ def _database_ok() -> str | None:
 
 
 def _broker_ok() -> str | None:
-    from ocpi_site.celery import app
+    # The project's Celery app (the current one), without importing the project package.
+    from celery import current_app
 
     try:
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure means the broker is not healthy
         return f"{type(exc).__name__}"
     return None
 

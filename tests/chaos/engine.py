@@ -634,7 +634,9 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
     receiver = Receiver()
     processes: list[Process] = []
     counting = _CountingHandler()
-    quiet = [logging.getLogger("pushers.outbox"), logging.getLogger("pushers.services")]
+    quiet = [
+        logging.getLogger(name) for name in ("pushers.queue", "pushers.rounds", "pushers.outcomes")
+    ]
     saved_logging = [(lg, lg.propagate, lg.handlers[:]) for lg in quiet]
     for lg in quiet:
         lg.propagate, lg.handlers = False, [counting]

@@ -644,7 +644,7 @@ def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_clie
     }
 
 
-def test_half_a_routing_pair_is_400_addressed_to_the_partners_first_role(ocpi_client, full_site):
+def test_half_a_routing_pair_is_400_addressed_to_the_partners_addressee(ocpi_client, full_site):
     response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="DE")
 
     assert response.status_code == 400

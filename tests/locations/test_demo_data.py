@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from locations.bulk import locations_bulk_create
 from locations.enums import PowerType, Status
 from locations.management.demo_data import DemoSiteFactory
 from locations.models import EVSE, Connector, Location
-from locations.services import locations_bulk_create
 from locations.validators import EVSE_ID_RE
 from pushers.models import ChangeRecord
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory

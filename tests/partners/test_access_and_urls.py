@@ -1,4 +1,6 @@
-"""Access rules for functional modules, routing headers, endpoint selection, URL joining."""
+"""Access rules for functional modules, routing headers, endpoint selection, URL joining.
+
+The addressee of our messages (OCPI-to-*) is tested in test_routing.py."""
 
 import json
 
@@ -7,10 +9,10 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from partners.models import PartnerEndpoint, PartnerRole
-from partners.selectors import partner_endpoint_url, routing_headers
-from pushers.client import join_url
+from partners.selectors import partner_endpoint_url
 from tests.conftest import PARTNER_TOKEN, token_header
 from versions.auth import IsRegisteredPartnerWithMatchingRouting
+from versions.client import join_url
 from versions.envelope import OcpiResponse
 
 
@@ -82,18 +84,6 @@ def test_suspended_partner_is_refused_before_routing_is_looked_at(partner):
     status, body = call({"HTTP_OCPI_FROM_COUNTRY_CODE": "DE", "HTTP_OCPI_FROM_PARTY_ID": "EMS"})
 
     assert (status, body["status_code"]) == (401, 2000)
-
-
-def test_routing_headers_name_us_and_the_partners_first_role(partner, settings):
-    settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID = "NL", "EXA"
-    PartnerRole.objects.create(partner=partner, role="EMSP", country_code="nl", party_id="emx")
-
-    assert routing_headers(partner) == {
-        "OCPI-from-country-code": "NL",
-        "OCPI-from-party-id": "EXA",
-        "OCPI-to-country-code": "DE",
-        "OCPI-to-party-id": "EMS",
-    }
 
 
 def test_endpoint_selection_uses_module_and_role(partner):

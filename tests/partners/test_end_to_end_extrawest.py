@@ -21,9 +21,9 @@ from django.core.management import call_command
 
 from partners.models import Partner
 from partners.selectors import partner_endpoint_url
-from pushers.client import ocpi_request
 from tests.ocpi_partner_server import authorization
 from tests.partners.conftest import extrawest_as_we_store_it, stored_endpoints_and_roles
+from versions.client import ocpi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

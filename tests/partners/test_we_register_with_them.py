@@ -9,10 +9,10 @@ from django.test import Client
 from partners.models import IssuedToken, Partner
 from partners.selectors import partner_endpoint_url
 from partners.tokens import hash_token
-from pushers.client import ocpi_request
 from tests.conftest import token_header
 from tests.ocpi_partner_server import FakeEmsp
 from tests.partners.conftest import OUR_ROLES
+from versions.client import ocpi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

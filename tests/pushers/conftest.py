@@ -7,8 +7,8 @@ from django.db import connections
 from ocpi_site.celery import app as celery_app
 from partners.models import InterfaceRole, PartnerEndpoint
 from partners.services import partner_create
-from pushers import client
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
+from versions import client
 from versions.envelope import dumps
 
 from .receiver import PUSH_TOKEN, Receiver
@@ -54,13 +54,31 @@ def eager():
 
 
 @pytest.fixture
+def saved(django_capture_on_commit_callbacks):
+    """Run a change, then everything queued after its commit (the eager tasks)."""
+
+    def run(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            return change()
+
+    return run
+
+
+@pytest.fixture
 def receiver():
     with Receiver() as partner:
         yield partner
 
 
-def add_push_partner(receiver: Receiver, *, name: str = "Receiving eMSP", party_id: str = "EMS"):
-    partner, _ = partner_create(name=name, country_code="DE", party_id=party_id)
+def add_push_partner(
+    receiver: Receiver,
+    *,
+    name: str = "Receiving eMSP",
+    party_id: str = "EMS",
+    country_code: str = "DE",
+    role: str = "EMSP",
+):
+    partner, _ = partner_create(name=name, country_code=country_code, party_id=party_id, role=role)
     partner.outgoing_token = PUSH_TOKEN
     partner.save(update_fields=["outgoing_token"])
     PartnerEndpoint.objects.create(
@@ -162,7 +180,7 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - whatever wait() raised, the process must still be killed
                 self.kill()
 
     def log(self) -> str:

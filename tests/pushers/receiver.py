@@ -1,11 +1,11 @@
 """A Locations Receiver for push tests: the shared fake eMSP with a real object tree.
 
 `tests.ocpi_partner_server.FakeEmsp` stores each pushed URL separately. This subclass keeps
-one Location tree per Location, as a real eMSP does (locations.md §4): a PUT of an EVSE or
-Connector replaces that child inside its Location, a PATCH sets only the fields it carries,
-and `last_updated` propagates to the parents. Tests compare `location(...)` with our own
-rendering of the Location. It can also be slowed down, be told to fail, or be down
-(stopped, then started again on the same port).
+one Location tree per Location, as a real eMSP does (OCPI 2.2.1, Locations module, 8.2.2
+Receiver Interface): a PUT of an EVSE or Connector replaces that child inside its Location, a
+PATCH sets only the fields it carries, and `last_updated` propagates to the parents. Tests
+compare `location(...)` with our own rendering of the Location. It can also be slowed down,
+be told to fail, or be down (stopped, then started again on the same port).
 """
 
 import threading

@@ -17,15 +17,6 @@ pytestmark = pytest.mark.usefixtures("eager")
 
 
 @pytest.fixture
-def saved(django_capture_on_commit_callbacks):
-    def run(change):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change()
-
-    return run
-
-
-@pytest.fixture
 def sites(push_partner, receiver, saved):
     sites = [saved(build_site) for _ in range(2)]
     receiver.requests.clear()

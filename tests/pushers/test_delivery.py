@@ -8,10 +8,10 @@ from django.utils import timezone
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE, Connector
-from pushers import client
-from pushers import services as push
+from pushers import fanout, lanes, operations, sweeper
 from pushers.models import ChangeRecord, Delivery, DeliveryAttempt, Lane, PartnerPushState
 from tests.factories import ConnectorFactory, EVSEFactory
+from versions import client
 from versions.datetimes import format_ocpi_datetime
 
 from .conftest import add_push_partner, build_site, ours, theirs
@@ -20,17 +20,6 @@ pytestmark = pytest.mark.usefixtures("eager")
 
 BASE = "/ocpi/emsp/2.2.1/locations"
 FLIPS = [Status.CHARGING, Status.AVAILABLE, Status.BLOCKED, Status.RESERVED]
-
-
-@pytest.fixture
-def saved(django_capture_on_commit_callbacks):
-    """Run a change, then everything queued after its commit (the eager tasks)."""
-
-    def run(change):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change()
-
-    return run
 
 
 @pytest.fixture
@@ -112,7 +101,7 @@ def test_a_save_succeeds_when_the_broker_is_unreachable_and_the_sweeper_sends_it
     assert receiver.pushes() == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = push.sweep(grace=0)
+        result = sweeper.sweep(grace=0)
 
     assert result.change_records == 1
     evse.refresh_from_db()
@@ -140,7 +129,7 @@ def test_a_hundred_status_flips_while_the_partner_is_down_become_one_patch_with_
     assert DeliveryAttempt.objects.filter(outcome="transient").count() == 1
 
     receiver.start()
-    saved(lambda: push.partner_retry_now(push_partner.pk))
+    saved(lambda: operations.partner_retry_now(push_partner.pk))
 
     evse.refresh_from_db()
     assert evse.status == Status.RESERVED
@@ -159,14 +148,14 @@ def test_a_hundred_status_flips_while_the_partner_is_down_become_one_patch_with_
 def test_patch_fields_of_one_object_add_up_while_it_waits(
     pushed_site, push_partner, receiver, saved
 ):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     connector = Connector.objects.filter(evse__location=pushed_site).first()
     connector.max_amperage = 32
     saved(lambda: services.connector_update(connector=connector))
     connector.tariff_ids = ["AC-1"]
     saved(lambda: services.connector_update(connector=connector))
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     connector.refresh_from_db()
     assert _pushes(receiver) == [
@@ -186,12 +175,12 @@ def test_patch_fields_of_one_object_add_up_while_it_waits(
 def test_a_new_evse_changed_before_it_was_sent_goes_as_one_put_with_its_latest_state(
     pushed_site, push_partner, receiver, saved
 ):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     evse = EVSEFactory.build(location=pushed_site)
     saved(lambda: services.evse_create(evse=evse, connectors=[ConnectorFactory.build()]))
     saved(lambda: _set_status(evse, Status.OUTOFORDER))
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     [(method, path, body)] = _pushes(receiver)
     assert (method, path, body["status"]) == (
@@ -205,16 +194,16 @@ def test_a_new_evse_changed_before_it_was_sent_goes_as_one_put_with_its_latest_s
 def test_a_put_of_the_location_covers_the_pending_changes_of_its_evses_and_connectors(
     pushed_site, push_partner, receiver, saved
 ):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     evse = EVSE.objects.filter(location=pushed_site).first()
     saved(lambda: _set_status(evse, Status.CHARGING))
     connector = Connector.objects.filter(evse__location=pushed_site).last()
     connector.max_amperage = 63
     saved(lambda: services.connector_update(connector=connector))
-    saved(lambda: push.full_sync_start(partner_id=push_partner.pk))
+    saved(lambda: operations.full_sync_start(partner_id=push_partner.pk))
     saved(lambda: _set_status(evse, Status.AVAILABLE))  # covered by the pending PUT too
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     assert _pushes(receiver) == [("PUT", f"/NL/EXA/{pushed_site.id}", ours(pushed_site))]
     assert theirs(receiver, pushed_site) == ours(pushed_site)
@@ -229,7 +218,7 @@ def test_a_put_of_the_location_covers_the_pending_changes_of_its_evses_and_conne
 def test_deliveries_for_one_location_arrive_in_the_order_of_the_changes(
     pushed_site, push_partner, receiver, saved
 ):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     pushed_site.name = "Renamed"
     saved(lambda: services.location_update(location=pushed_site))
     evse = EVSEFactory.build(location=pushed_site)
@@ -237,7 +226,7 @@ def test_deliveries_for_one_location_arrive_in_the_order_of_the_changes(
     first_evse = EVSE.objects.filter(location=pushed_site).first()
     saved(lambda: _set_status(first_evse, Status.CHARGING))
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     assert [(m, p) for m, p, _ in _pushes(receiver)] == [
         ("PATCH", f"/NL/EXA/{pushed_site.id}"),
@@ -259,7 +248,7 @@ def test_a_lane_held_by_another_worker_is_left_alone_until_its_lease_runs_out(
     assert receiver.pushes() == []
 
     Lane.objects.filter(pk=lane.pk).update(busy_until=timezone.now() - timedelta(seconds=1))
-    saved(lambda: push.sweep(grace=0))
+    saved(lambda: sweeper.sweep(grace=0))
 
     assert [m for m, _, _ in _pushes(receiver)] == ["PATCH"]
     assert theirs(receiver, pushed_site) == ours(pushed_site)
@@ -285,7 +274,7 @@ def test_a_transient_failure_is_retried_later_and_then_succeeds(
     assert delivery.next_attempt_at > timezone.now()
     assert delivery.first_failure_at is not None
 
-    saved(lambda: push.partner_retry_now(push_partner.pk))
+    saved(lambda: operations.partner_retry_now(push_partner.pk))
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_http_status) == ("succeeded", 2, 200)
@@ -310,7 +299,7 @@ def test_a_receiver_that_times_out_is_retried_and_gets_the_state_once_it_answers
     assert delivery.last_error.startswith("timeout")
 
     receiver.delay = 0
-    saved(lambda: push.partner_retry_now(push_partner.pk))
+    saved(lambda: operations.partner_retry_now(push_partner.pk))
 
     assert theirs(receiver, pushed_site) == ours(pushed_site)
     assert theirs(receiver, pushed_site)["evses"][0]["status"] == "BLOCKED"
@@ -338,7 +327,7 @@ def test_retry_now_sends_a_parked_delivery_again(pushed_site, receiver, saved):
     saved(lambda: _set_status(evse, Status.CHARGING))
     parked = Delivery.objects.get(evse=evse)
 
-    saved(lambda: push.deliveries_retry_now([parked]))
+    saved(lambda: operations.deliveries_retry_now([parked]))
 
     parked.refresh_from_db()
     assert (parked.status, parked.attempts) == ("succeeded", 2)
@@ -346,12 +335,12 @@ def test_retry_now_sends_a_parked_delivery_again(pushed_site, receiver, saved):
 
 
 def test_discarded_deliveries_are_not_sent(pushed_site, push_partner, receiver, saved):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     evse = EVSE.objects.filter(location=pushed_site).first()
     saved(lambda: _set_status(evse, Status.CHARGING))
-    push.deliveries_discard(Delivery.objects.filter(evse=evse))
+    operations.deliveries_discard(Delivery.objects.filter(evse=evse))
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     assert receiver.pushes() == []
     assert Delivery.objects.get(evse=evse).status == "discarded"
@@ -360,14 +349,14 @@ def test_discarded_deliveries_are_not_sent(pushed_site, push_partner, receiver, 
 def test_a_paused_partner_gets_nothing_until_resumed_then_the_latest_state(
     pushed_site, push_partner, receiver, saved
 ):
-    push.partner_set_paused(push_partner.pk, paused=True)
+    operations.partner_set_paused(push_partner.pk, paused=True)
     evse = EVSE.objects.filter(location=pushed_site).first()
     for status in FLIPS:
         saved(lambda status=status: _set_status(evse, status))
-    saved(lambda: push.sweep(grace=0))
+    saved(lambda: sweeper.sweep(grace=0))
     assert receiver.pushes() == []
 
-    saved(lambda: push.partner_set_paused(push_partner.pk, paused=False))
+    saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
     assert [(m, b["status"]) for m, _, b in _pushes(receiver)] == [("PATCH", "RESERVED")]
     assert theirs(receiver, pushed_site) == ours(pushed_site)
@@ -380,7 +369,7 @@ def test_after_the_retry_window_a_long_outage_ends_with_a_full_sync_not_a_replay
     receiver.answer_next((503, 3000), (503, 3000))
     evse = EVSE.objects.filter(location=pushed_site).first()
     saved(lambda: _set_status(evse, Status.CHARGING))
-    saved(lambda: push.partner_retry_now(push_partner.pk))  # second failure: window exceeded
+    saved(lambda: operations.partner_retry_now(push_partner.pk))  # second failure: window exceeded
 
     assert Delivery.objects.get(evse=evse).status == "expired"
     state = PartnerPushState.objects.get(partner=push_partner)
@@ -389,7 +378,7 @@ def test_after_the_retry_window_a_long_outage_ends_with_a_full_sync_not_a_replay
     receiver.requests.clear()
 
     PartnerPushState.objects.filter(pk=state.pk).update(full_sync_after=timezone.now())
-    saved(lambda: push.sweep(grace=0))
+    saved(lambda: sweeper.sweep(grace=0))
 
     assert [(m, p) for m, p, _ in _pushes(receiver)] == [("PUT", f"/NL/EXA/{pushed_site.id}")]
     assert theirs(receiver, pushed_site) == ours(pushed_site)
@@ -416,7 +405,7 @@ def test_receiver_down_during_200_changes_ends_with_its_state_equal_to_ours(
     assert attempts_while_down == len(sites)  # each lane tried once, then waited
 
     receiver.start()
-    saved(lambda: push.partner_retry_now(push_partner.pk))
+    saved(lambda: operations.partner_retry_now(push_partner.pk))
 
     for site in sites:
         assert theirs(receiver, site) == ours(site)
@@ -433,12 +422,14 @@ def test_a_full_sync_puts_every_location_and_reports_its_progress(push_partner, 
     receiver.requests.clear()
     receiver.locations.clear()
 
-    sync = saved(lambda: push.full_sync_start(partner_id=push_partner.pk, requested_by="test"))
+    sync = saved(
+        lambda: operations.full_sync_start(partner_id=push_partner.pk, requested_by="test")
+    )
 
     assert sorted((m, p) for m, p, _ in _pushes(receiver)) == sorted(
         ("PUT", f"/NL/EXA/{site.id}") for site in sites
     )
-    assert push.full_sync_progress(sync) == (3, 3)
+    assert operations.full_sync_progress(sync) == (3, 3)
     for site in sites:
         assert theirs(receiver, site) == ours(site)
 
@@ -458,7 +449,7 @@ def test_a_lane_task_of_five_patches_costs_few_statements(
     for evse in evses:
         evse.status = Status.CHARGING
         services.evse_update(evse=evse)
-    push.fan_out_changes(
+    fanout.fan_out_changes(
         ChangeRecord.objects.filter(fanned_out_at__isnull=True).values_list("pk", flat=True)
     )
     Lane.objects.update(sent_at={})  # out of the debounce window of the creation's PUT
@@ -466,5 +457,5 @@ def test_a_lane_task_of_five_patches_costs_few_statements(
     receiver.requests.clear()
     lane = Lane.objects.get(location=site)
     with django_assert_num_queries(11):
-        assert push.send_lane(lane.pk).sent == 5
+        assert lanes.send_lane(lane.pk).sent == 5
     assert [m for m, _, _ in _pushes(receiver)] == ["PATCH"] * 5

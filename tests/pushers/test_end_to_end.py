@@ -12,7 +12,7 @@ import pytest
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
-from pushers import services as push
+from pushers import sweeper
 from pushers.models import Delivery
 from versions.datetimes import format_ocpi_datetime
 
@@ -76,7 +76,7 @@ def test_changes_saved_while_the_broker_is_down_are_delivered_by_the_sweeper(
         point_app_at_broker(*good)
     assert theirs(receiver, site) != ours(site)
 
-    push.sweep(grace=0)
+    sweeper.sweep(grace=0)
 
     wait_until(_in_sync(receiver, [site]))
 
@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_delivery_leaves_nothing_behind_once_restarted(
     worker.start()
 
     # Lost messages and leases of the dead worker are what the sweeper (beat) is for.
-    wait_until(_in_sync(receiver, sites), every=1, on_wait=lambda: push.sweep(grace=0))
+    wait_until(_in_sync(receiver, sites), every=1, on_wait=lambda: sweeper.sweep(grace=0))
 
 
 @pytest.mark.parametrize("worker_env", [{"PUSH_LANE_QUIET": "0.3", "PUSH_LANE_MAX_WAIT": "5"}])

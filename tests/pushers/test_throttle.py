@@ -11,7 +11,7 @@ from django.utils import timezone
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
-from pushers import services as push
+from pushers import clock, lanes, sweeper
 from pushers.models import Delivery, Lane
 from versions.datetimes import format_ocpi_datetime
 
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.usefixtures("eager")
 
 BASE = "/ocpi/emsp/2.2.1/locations"
 FLIPS = [Status.CHARGING, Status.AVAILABLE, Status.BLOCKED, Status.RESERVED]
-
-
-@pytest.fixture
-def saved(django_capture_on_commit_callbacks):
-    def run(change):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change()
-
-    return run
 
 
 @pytest.fixture
@@ -62,11 +53,11 @@ def throttled(settings, push_partner, receiver, saved):
 
 def _later(monkeypatch, seconds: float) -> None:
     """Let `seconds` pass, as far as the push engine can tell."""
-    monkeypatch.setattr(push, "_now", lambda: timezone.now() + timedelta(seconds=seconds))
+    monkeypatch.setattr(clock, "now", lambda: timezone.now() + timedelta(seconds=seconds))
 
 
 def _now_again(monkeypatch) -> None:
-    monkeypatch.setattr(push, "_now", timezone.now)
+    monkeypatch.setattr(clock, "now", timezone.now)
 
 
 def _set_status(evse: EVSE, status: str) -> None:
@@ -91,7 +82,7 @@ def test_a_hundred_flips_with_a_fast_receiver_are_two_messages_the_last_with_the
     assert waiting.changes == 99
 
     _later(monkeypatch, 61)
-    push.send_lane(lane.pk)  # the deferred send
+    lanes.send_lane(lane.pk)  # the deferred send
 
     evse.refresh_from_db()
     assert evse.status == Status.RESERVED
@@ -130,7 +121,7 @@ def test_a_change_waiting_for_the_interval_keeps_the_lane_order(
     assert len(receiver.pushes()) == 1
 
     _later(monkeypatch, 61)
-    push.send_lane(Delivery.objects.get(evse=second).lane_id)
+    lanes.send_lane(Delivery.objects.get(evse=second).lane_id)
 
     assert [(r.path.rsplit("/", 1)[-1], r.body["status"]) for r in receiver.pushes()] == [
         (first.uid, "CHARGING"),
@@ -148,7 +139,7 @@ def test_a_deferred_send_whose_task_was_lost_is_made_by_the_sweeper(
     assert len(deferred) == 1  # ... and that task is lost (worker crash): never run
 
     _later(monkeypatch, 61)
-    saved(lambda: push.sweep(grace=30))
+    saved(lambda: sweeper.sweep(grace=30))
 
     assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "BLOCKED"]
     assert theirs(receiver, throttled) == ours(throttled)
@@ -167,7 +158,7 @@ def test_a_continuous_stream_goes_once_per_max_wait_with_the_state_of_the_moment
     assert 29 < deferred[0][1] <= 30  # max-wait comes before quiet
 
     _later(monkeypatch, 31)
-    push.send_lane(lane.pk)  # the deferred send: 31 s after the first held change
+    lanes.send_lane(lane.pk)  # the deferred send: 31 s after the first held change
     assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "AVAILABLE"]
 
     # The stream goes on: held again (the object was sent a moment ago).
@@ -207,10 +198,10 @@ def test_a_held_change_that_changes_again_waits_for_quiet_from_its_newest_change
     quiet_from = Delivery.objects.get(pk=waiting.pk).queued_at
     assert first_due < quiet_from + timedelta(seconds=60)
     _later(monkeypatch, (first_due - timezone.now()).total_seconds() + 0.0001)
-    push.send_lane(lane.pk)
+    lanes.send_lane(lane.pk)
     assert len(receiver.pushes()) == 1
     assert len(deferred) == 2 and 0 < deferred[1][1] <= 1
 
     _later(monkeypatch, (quiet_from - timezone.now()).total_seconds() + 61)
-    push.send_lane(lane.pk)
+    lanes.send_lane(lane.pk)
     assert [r.body["status"] for r in receiver.pushes()] == ["CHARGING", "OUTOFORDER"]

@@ -3,7 +3,7 @@ from django.db import IntegrityError
 
 from partners.models import Partner, Role
 from partners.services import partner_create, partner_create_pending
-from partners.tokens import authorization_header
+from versions.authorization import authorization_header
 from versions.urls_util import public_reverse
 
 

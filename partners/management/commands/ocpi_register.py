@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from partners.services import RegistrationFailed, partner_register
+from partners.registration import RegistrationFailed, partner_register
 
 
 class Command(BaseCommand):

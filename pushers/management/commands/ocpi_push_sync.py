@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from partners.models import Partner
-from pushers import services
+from pushers import lanes, operations
 from pushers.models import Delivery
 
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             target = Partner.objects.get(name=partner)
         except Partner.DoesNotExist:
             raise CommandError(f"No partner named {partner!r}.") from None
-        sync = services.full_sync_start(partner_id=target.pk, requested_by="ocpi_push_sync")
+        sync = operations.full_sync_start(partner_id=target.pk, requested_by="ocpi_push_sync")
         if sync is None:
             raise CommandError(f"{target} is not registered or has no Locations receiver.")
         self.stdout.write(f"Full sync #{sync.pk}: {sync.total} Locations to {target}.")
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         )
         if not queue:
             for lane_id in lane_ids:
-                services.send_lane(lane_id)
+                lanes.send_lane(lane_id)
                 self._show(sync)
         done, total = self._show(sync)
         while done < total and queue:
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             )
 
     def _show(self, sync) -> tuple[int, int]:
-        done, total = services.full_sync_progress(sync)
+        done, total = operations.full_sync_progress(sync)
         self.stdout.write("\r" + progress_bar(done, total), ending="")
         self.stdout.flush()
         return done, total

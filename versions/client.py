@@ -1,9 +1,10 @@
-"""The one outbound OCPI HTTP client: every call to a partner goes through `ocpi_request`.
+"""The one outbound OCPI HTTP client: every call to a partner goes through `ocpi_request`,
+the credentials handshake (`partners`) and the push (`pushers`) alike.
 
 It owns timeouts, the Authorization header (per-partner Base64 or raw token), the
-X-Request-ID / X-Correlation-ID headers, routing headers, envelope parsing and the split
-between transient failures (retry later) and permanent ones (give up and say why).
-Tokens are never logged.
+X-Request-ID / X-Correlation-ID headers, routing headers, envelope parsing and the one rule
+of what counts as success (`is_success`). What to do about a failure is the caller's
+policy (the push's retry policy is `pushers.outcomes`). Tokens are never logged.
 """
 
 import logging
@@ -12,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import urllib3
@@ -24,9 +26,9 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from partners.tokens import authorization_header
-from versions.envelope import dumps
-from versions.middleware import current_correlation_id
+from .authorization import authorization_header
+from .envelope import dumps
+from .middleware import current_correlation_id
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,9 @@ _client: urllib3.PoolManager | None = None
 _client_pid: int | None = None
 
 # urllib3 rather than a higher-level client: a push is one small request on a kept-alive
-# connection, where urllib3 costs about 60 % of the CPU httpx did (0.3 vs 0.5 ms per call
-# on the benchmark host), and the workers' CPU is what limits push throughput
-# (docs/benchmarks.md). Its connections set TCP_NODELAY.
+# connection, where urllib3 costs clearly less CPU per call than httpx did, and the
+# workers' CPU is what limits push throughput (docs/benchmarks.md, "Push: where the time
+# went"). Its connections set TCP_NODELAY.
 
 
 def _http() -> urllib3.PoolManager:
@@ -59,12 +61,18 @@ def _http() -> urllib3.PoolManager:
 
 
 class OcpiCallFailed(Exception):
-    """The call got no usable answer: connection refused, timeout, invalid response."""
+    """The call got no answer: connection refused or broken, timeout."""
 
-    def __init__(self, reason: str, *, transient: bool = True) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.transient = transient
+
+
+def is_success(http_status: int, ocpi_status: int | None) -> bool:
+    """The one success rule: HTTP 2xx *and* an OCPI status code in 1000-1999 (OCPI 2.2.1,
+    Status codes: 1xxx means success; 1000 is the generic one). The handshake and the push
+    both decide with this."""
+    return 200 <= http_status < 300 and ocpi_status is not None and 1000 <= ocpi_status < 2000
 
 
 @dataclass
@@ -79,25 +87,7 @@ class OcpiResult:
 
     @property
     def ok(self) -> bool:
-        """Success means HTTP 2xx *and* OCPI status 1000 (or another 1xxx)."""
-        return (
-            200 <= self.http_status < 300
-            and self.ocpi_status is not None
-            and 1000 <= self.ocpi_status < 2000
-        )
-
-    @property
-    def transient(self) -> bool:
-        """Worth retrying: the partner is overloaded or broken right now, not refusing us.
-
-        5xx and 429 are transient; other 4xx and OCPI 2xxx errors are permanent (the same
-        request would fail again). OCPI 3xxx (server error) counts as transient.
-        """
-        if self.http_status >= 500 or self.http_status == 429:
-            return True
-        if 200 <= self.http_status < 300 and self.ocpi_status is not None:
-            return 3000 <= self.ocpi_status < 4000
-        return 200 <= self.http_status < 300 and self.ocpi_status is None
+        return is_success(self.http_status, self.ocpi_status)
 
     def describe(self) -> str:
         ocpi = f" OCPI {self.ocpi_status}" if self.ocpi_status is not None else ""
@@ -118,8 +108,9 @@ def ocpi_request(
 ) -> OcpiResult:
     """Send one OCPI request and parse the envelope of the answer.
 
-    `routing` holds the OCPI-to-*/OCPI-from-* headers for functional modules (transport.md
-    §9); configuration modules (versions, credentials) pass none. Raises OcpiCallFailed
+    `routing` holds the OCPI-to-*/OCPI-from-* headers for functional modules (OCPI 2.2.1,
+    Transport and format, "Message Routing"); configuration modules (versions, credentials)
+    pass none. Raises OcpiCallFailed
     when no HTTP answer arrives.
     """
     request_id = str(uuid.uuid4())
@@ -134,6 +125,8 @@ def ocpi_request(
         content = dumps(body)
         headers["Content-Type"] = "application/json"
     headers.update(routing or {})
+    # A timeout of this call's own, else the pool's (the settings' connect and read timeouts).
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": urllib3.Timeout(timeout)}
     started = time.monotonic()
     try:
         response = _http().request(
@@ -142,7 +135,7 @@ def ocpi_request(
             body=content,
             headers=headers,
             redirect=False,
-            **({} if timeout is None else {"timeout": urllib3.Timeout(timeout)}),
+            **extra,
         )
     except HTTPError as exc:
         kind = _failure_kind(exc)
@@ -197,7 +190,5 @@ def _parse(response: urllib3.BaseHTTPResponse, *, duration_ms: int, request_id: 
 
 def join_url(base: str, *segments: str) -> str:
     """`base/seg1/seg2`, never `//`, never dropping the base's last path segment."""
-    from urllib.parse import quote
-
     parts = [base.rstrip("/")] + [quote(str(s).strip("/"), safe="") for s in segments]
     return "/".join(parts)

@@ -1,0 +1,81 @@
+"""The domain's change journal: every change of a Location, EVSE or Connector, told to the
+apps that listen, inside the transaction of the change.
+
+`locations.services` calls `record_change` (or `record_changes`) in the transaction of every
+change; a listener (the push outbox, `pushers.outbox`, registered by the pushers app when it
+is ready) writes what it needs in that same transaction, so a change is recorded exactly
+when it commits. The domain names the lowest level that changed and the OCPI message that
+level needs (OCPI 2.2.1, Locations module, "Receiver Interface": PUT of a new or replaced
+object, PATCH of some fields); it does not know who listens.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+
+
+class Level(models.TextChoices):
+    LOCATION = "location"
+    EVSE = "evse"
+    CONNECTOR = "connector"
+
+
+class Method(models.TextChoices):
+    PUT = "PUT"
+    PATCH = "PATCH"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change: internal row ids of the changed object and its parents."""
+
+    level: str
+    method: str
+    location_row_id: int
+    last_updated: datetime
+    evse_row_id: int | None = None
+    connector_row_id: int | None = None
+    fields: list[str] = field(default_factory=list)  # the OCPI fields a PATCH carries
+
+
+Listener = Callable[[Sequence[Change]], None]
+_listeners: list[Listener] = []
+
+
+def register_change_listener(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def record_changes(changes: Sequence[Change]) -> None:
+    """Tell every listener; must run inside the transaction of the changes."""
+    if changes:
+        for listener in _listeners:
+            listener(changes)
+
+
+def record_change(
+    *,
+    level: str,
+    method: str,
+    location_row_id: int,
+    last_updated: datetime,
+    evse_row_id: int | None = None,
+    connector_row_id: int | None = None,
+    fields: list[str] | None = None,
+) -> None:
+    record_changes(
+        [
+            Change(
+                level=level,
+                method=method,
+                location_row_id=location_row_id,
+                last_updated=last_updated,
+                evse_row_id=evse_row_id,
+                connector_row_id=connector_row_id,
+                fields=list(fields or []),
+            )
+        ]
+    )

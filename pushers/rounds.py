@@ -1,0 +1,177 @@
+"""Writing down a round of a lane: the attempts, each Delivery's outcome, the lane's backoff
+and debounce memory, the partner's health — with a few bulk statements in one transaction.
+What each outcome means is decided by the retry policy (`outcomes`).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from versions.client import OcpiResult
+
+from . import clock, coalescing, lane_sql, outcomes
+from .messages import Message
+from .models import Delivery, DeliveryAttempt, Lane, PartnerPushState
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+
+
+@dataclass
+class Sent:
+    """One Delivery of a round and what its call gave (no call: the object is gone)."""
+
+    delivery: Delivery
+    message: Message | None
+    started: datetime
+    url: str = ""
+    outcome: str = DeliveryAttempt.Outcome.SUCCESS
+    error: str = ""
+    result: OcpiResult | None = None  # None: no answer (or no call)
+
+    @property
+    def method(self) -> str:
+        return self.message.method if self.message is not None else ""
+
+    @property
+    def http_status(self) -> int | None:
+        return self.result.http_status if self.result is not None else None
+
+    @property
+    def ocpi_status(self) -> int | None:
+        return self.result.ocpi_status if self.result is not None else None
+
+    @property
+    def duration_ms(self) -> int | None:
+        return self.result.duration_ms if self.result is not None else None
+
+
+# `PartnerPushState.last_success_at` is written at most this often per lane task's view of it
+# (the statement is skipped when the value read with the lane is younger): a display field.
+LAST_SUCCESS_RESOLUTION = timedelta(seconds=1)
+
+
+def record_round(
+    lane: Lane,
+    token: str,
+    sent: list[Sent],
+    unsent: list[Delivery],
+    *,
+    lost: bool,
+    state: dict[str, Any] | None = None,
+):
+    """Write down one round in one transaction, with a few bulk statements: the attempts,
+    the Deliveries' outcomes, the lane's backoff on a transient failure and the partner's
+    health. The lane's debounce memory (`sent_at`) and the backoff reset after a success go
+    into `state`, written with the release of the lease (one statement less per round;
+    a worker dying in between only loses that memory: a debounced object may then go once
+    more at once, a lane's failure count is not reset). Without `state` they are written
+    here."""
+    Outcome = DeliveryAttempt.Outcome
+    now = clock.now()
+    partner_id = lane.partner_id
+    gone = [s.delivery.pk for s in sent if s.message is None]
+    calls = [s for s in sent if s.message is not None]
+    ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
+    parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
+    failed = next((s for s in calls if s.outcome == Outcome.TRANSIENT), None)
+    with transaction.atomic():
+        lane_update: dict[str, Any] = {}
+        quiet = settings.PUSH_LANE_QUIET
+        if quiet > 0 and (ok or parked):
+            t = now.timestamp()
+            # Kept as long as a Delivery held by the debounce may need it.
+            keep = quiet + settings.PUSH_LANE_MAX_WAIT
+            sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < keep}
+            sent_at.update((s.delivery.object_key, t) for s in ok + parked)
+            lane.sent_at = lane_update["sent_at"] = sent_at
+        if ok and failed is None:
+            lane.retry_at, lane.failures = None, 0
+            lane_update.update(retry_at=None, failures=0)
+        reset_earlier = False  # an earlier round of this task succeeded (not written yet)
+        if state is not None:
+            if failed is not None:  # the backoff written below must not be reset later
+                state.pop("retry_at", None)
+                reset_earlier = state.pop("failures", None) == 0
+            state.update(lane_update)
+        elif lane_update and not lost:
+            lane_sql.update_lane(lane.pk, token, lane_update)
+
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery=s.delivery,
+                    partner_id=partner_id,
+                    started_at=s.started,
+                    method=s.method,
+                    url=s.url[:500],
+                    outcome=s.outcome,
+                    http_status=s.http_status,
+                    ocpi_status=s.ocpi_status,
+                    duration_ms=s.duration_ms,
+                    error=s.error,
+                    request_id=s.result.request_id if s.result else "",
+                )
+                for s in calls
+            ]
+        )
+        if gone:
+            Delivery.objects.filter(pk__in=gone, status=Status.SENDING).update(
+                status=Status.SUPERSEDED,
+                finished_at=now,
+                last_error="The object is gone; its parent's PUT carries it.",
+            )
+        lane_sql.mark_succeeded(
+            ((s.delivery.pk, s.http_status, s.ocpi_status, s.duration_ms) for s in ok),
+            now=now,
+        )
+        for s in parked + ([failed] if failed else []):
+            Delivery.objects.filter(pk=s.delivery.pk).update(
+                last_error=s.error,
+                last_http_status=s.http_status,
+                last_ocpi_status=s.ocpi_status,
+                last_latency_ms=s.duration_ms,
+            )
+
+        health: dict[str, Any] = {}
+        last_success = getattr(lane, "last_success", None)
+        if ok and (last_success is None or now - last_success >= LAST_SUCCESS_RESOLUTION):
+            health["last_success_at"] = now
+        if parked or failed:
+            health.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
+            if ok:
+                health["last_success_at"] = now
+        if health:
+            if not PartnerPushState.objects.filter(partner_id=partner_id).update(**health):
+                PartnerPushState.objects.get_or_create(partner_id=partner_id, defaults=health)
+            if "last_success_at" in health:
+                lane.last_success = now
+
+        for s in parked:
+            Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
+                status=Status.FAILED, finished_at=now
+            )
+            logger.warning("Push %s to partner %s parked: %s", s.delivery, partner_id, s.error)
+            outcomes.heal(lane, s.delivery, s.method)
+
+        if failed is not None:
+            delivery = failed.delivery
+            first_failure = delivery.first_failure_at or now
+            if outcomes.window_exceeded(first_failure, now):
+                outcomes.expire_partner(partner_id, now)
+                return
+            Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
+            failures = Lane.objects.get(pk=lane.pk).failures + 1
+            if reset_earlier:
+                failures = 1
+            lane.retry_at = now + timedelta(seconds=outcomes.backoff(failures))
+            lane.failures = failures
+            Lane.objects.filter(pk=lane.pk).update(retry_at=lane.retry_at, failures=failures)
+            coalescing.back_to_pending(delivery, next_attempt_at=lane.retry_at)
+        for delivery in unsent:
+            coalescing.back_to_pending(delivery, next_attempt_at=None)
