@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 
-from .registry import OCPI_VERSION
+from .registry import OCPI_VERSION, InterfaceRole, ModuleID
 from .schema_types import COMPONENTS as OCPI_TYPES
 from .schema_types import (
     COUNTRY_CODE_PATTERN,
@@ -302,22 +302,12 @@ COMPONENTS = {
     # 6.2.3 InterfaceRole enum, 6.2.4 ModuleID enum, 6.2.5 VersionNumber enum
     "InterfaceRole": {
         "type": "string",
-        "enum": ["SENDER", "RECEIVER"],
+        "enum": list(InterfaceRole.values),
         "description": "Which interface of a module an endpoint implements.",
     },
     "ModuleID": {
         "type": "string",
-        "enum": [
-            "cdrs",
-            "chargingprofiles",
-            "commands",
-            "credentials",
-            "hubclientinfo",
-            "locations",
-            "sessions",
-            "tariffs",
-            "tokens",
-        ],
+        "enum": list(ModuleID.values),
         "description": "OCPI module identifier.",
     },
     "VersionNumber": {
