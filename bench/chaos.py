@@ -78,6 +78,9 @@ def main() -> int:
         "CELERY_BROKER_URL": "filesystem://",
         "OCPI_VAR_DIR": str(work),
         "LOG_LEVEL": "WARNING",
+        # The receiver listens on http://127.0.0.1 (production rules refuse both).
+        "OCPI_ALLOW_HTTP_PARTNER_URLS": "true",
+        "OCPI_ALLOW_PRIVATE_PARTNER_URLS": "true",
     }
     from tests.chaos.engine import PUSH_ENV, ChaosConfig, run_chaos
 

@@ -49,6 +49,9 @@ ENV = {
     "OCPI_COUNTRY_CODE": "NL",
     "OCPI_PARTY_ID": "EXA",
     "LOG_LEVEL": "WARNING",
+    # The receivers listen on http://127.0.0.1 (production rules refuse both).
+    "OCPI_ALLOW_HTTP_PARTNER_URLS": "true",
+    "OCPI_ALLOW_PRIVATE_PARTNER_URLS": "true",
 }
 
 

@@ -214,6 +214,18 @@ OCPI_MAX_PAGE_SIZE = env_int("OCPI_MAX_PAGE_SIZE", 100)
 # Connect and read timeouts (seconds) of every outbound OCPI call.
 OCPI_HTTP_CONNECT_TIMEOUT = float(env_str("OCPI_HTTP_CONNECT_TIMEOUT", "5"))
 OCPI_HTTP_READ_TIMEOUT = float(env_str("OCPI_HTTP_READ_TIMEOUT", "15"))
+# Total seconds one outbound call may take (connect, TLS, sending and all reads together).
+OCPI_HTTP_DEADLINE = float(env_str("OCPI_HTTP_DEADLINE", "20"))
+# Largest answer (bytes) we read from a partner; a larger one fails the call.
+OCPI_HTTP_MAX_RESPONSE_BYTES = env_int("OCPI_HTTP_MAX_RESPONSE_BYTES", 1024 * 1024)
+# Partner URLs (versions/partner_urls.py): http:// (else https:// only), and hosts on
+# loopback, private, link-local or reserved addresses; both only for development and tests.
+OCPI_ALLOW_HTTP_PARTNER_URLS = env_bool("OCPI_ALLOW_HTTP_PARTNER_URLS", DEBUG)
+OCPI_ALLOW_PRIVATE_PARTNER_URLS = env_bool("OCPI_ALLOW_PRIVATE_PARTNER_URLS", DEBUG)
+# Total seconds of the calls of one credentials handshake, and how many handshakes one web
+# process runs at once (more are refused at once with OCPI 3000; docs/partners.md).
+OCPI_HANDSHAKE_DEADLINE = float(env_str("OCPI_HANDSHAKE_DEADLINE", "10"))
+OCPI_HANDSHAKE_CONCURRENCY = env_int("OCPI_HANDSHAKE_CONCURRENCY", 2)
 
 # --- Celery ------------------------------------------------------------------------------
 # Default broker: kombu's filesystem transport, which needs no server but still runs tasks

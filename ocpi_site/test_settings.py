@@ -5,6 +5,12 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-production")
 
 from .settings import *  # noqa: F403
+from .settings import env_bool
+
+# The tests' partners listen on 127.0.0.1 over plain HTTP (as with DEBUG on); the tests of
+# the partner URL rules switch these off.
+OCPI_ALLOW_HTTP_PARTNER_URLS = env_bool("OCPI_ALLOW_HTTP_PARTNER_URLS", True)
+OCPI_ALLOW_PRIVATE_PARTNER_URLS = env_bool("OCPI_ALLOW_PRIVATE_PARTNER_URLS", True)
 
 # The test client speaks plain HTTP.
 SECURE_SSL_REDIRECT = False

@@ -5,26 +5,35 @@ Used by both directions of the credentials handshake (`services`, `registration`
 errors carry the OCPI status code of our answer when they call us.
 """
 
+import logging
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from versions.client import OcpiCallFailed, ocpi_request
+from versions.client import OcpiCallFailed, PartnerUrlRefused, ocpi_request
+from versions.partner_urls import scheme_problem, url_problem
 from versions.registry import SUPPORTED_VERSIONS, InterfaceRole, ModuleID
 
 from .models import Partner, PartnerEndpoint, PartnerRole
 
+logger = logging.getLogger(__name__)
+
 
 class HandshakeError(Exception):
-    """A credentials handshake step failed. `ocpi_status` is the code for our answer."""
+    """A credentials handshake step failed. `ocpi_status` is the code for our answer,
+    `message` what the partner is told, `detail` what our operator is told (the same unless
+    it would tell the partner about our network)."""
 
     ocpi_status = 3001
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail or message
 
 
 class PartnerApiUnusable(HandshakeError):
@@ -59,14 +68,59 @@ class Discovery:
         return None
 
 
-def _get(url: str, *, token: str, base64_token: bool, what: str):
+@dataclass(frozen=True)
+class _Deadline:
+    """The handshake's calls share one deadline (OCPI_HANDSHAKE_DEADLINE): a failed handshake
+    is answered within it, and a web thread is never held longer."""
+
+    seconds: float
+    ends: float
+
+    @classmethod
+    def starting_now(cls, seconds: float) -> "_Deadline":
+        return cls(seconds, time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
+
+    def exceeded(self) -> str:
+        return f"handshake deadline of {self.seconds:g} s exceeded"
+
+
+def _get(url: str, *, token: str, base64_token: bool, what: str, deadline: _Deadline):
+    left = deadline.left()
+    if left <= 0:
+        raise PartnerApiUnusable(f"{what} {url} could not be fetched: {deadline.exceeded()}")
     try:
-        result = ocpi_request("GET", url, token=token, base64_token=base64_token)
+        result = ocpi_request("GET", url, token=token, base64_token=base64_token, deadline=left)
+    except PartnerUrlRefused as exc:  # logged with the address by the client
+        raise _url_unusable(what, url, exc.reason) from None
     except OcpiCallFailed as exc:
-        raise PartnerApiUnusable(f"{what} {url} could not be fetched: {exc.reason}") from None
+        reason = exc.reason if deadline.left() > 0.01 else deadline.exceeded()
+        raise PartnerApiUnusable(f"{what} {url} could not be fetched: {reason}") from None
     if not result.ok:
         raise PartnerApiUnusable(f"{what} {url} answered {result.describe()}")
     return result.data
+
+
+def _url_unusable(what: str, url: str, reason: str) -> PartnerApiUnusable:
+    # The partner learns only that we do not call this URL: which address its host resolves
+    # to, and why that is refused, are for our log and operator (server-side request forgery).
+    return PartnerApiUnusable(
+        f"{what} URL {url} could not be used", detail=f"{what} URL {url} refused: {reason}"
+    )
+
+
+def check_url(url: str, *, what: str) -> None:
+    """Refuse a partner URL we would not call: its scheme (the partner is told why) or an IP
+    literal of a forbidden address (only our log and operator are told why)."""
+    problem = scheme_problem(url)
+    if problem is not None:
+        raise PartnerApiUnusable(f"{what} URL {url}: {problem}")
+    problem = url_problem(url)
+    if problem is not None:
+        logger.warning("%s URL %s refused: %s", what, url, problem)
+        raise _url_unusable(what, url, problem)
 
 
 def valid_url(value) -> bool:
@@ -76,9 +130,19 @@ def valid_url(value) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def discover(versions_url: str, *, token: str, base64_token: bool = True) -> Discovery:
-    """GET their versions, pick the highest version we share, GET its details."""
-    versions = _get(versions_url, token=token, base64_token=base64_token, what="Versions")
+def discover(
+    versions_url: str, *, token: str, base64_token: bool = True, deadline: float | None = None
+) -> Discovery:
+    """GET their versions, pick the highest version we share, GET its details, all within
+    `deadline` seconds (OCPI_HANDSHAKE_DEADLINE). Every URL found must be one we would call
+    (`check_url`)."""
+    clock = _Deadline.starting_now(
+        settings.OCPI_HANDSHAKE_DEADLINE if deadline is None else deadline
+    )
+    check_url(versions_url, what="Versions")
+    versions = _get(
+        versions_url, token=token, base64_token=base64_token, what="Versions", deadline=clock
+    )
     if not isinstance(versions, list) or not all(
         isinstance(v, dict) and isinstance(v.get("version"), str) and valid_url(v.get("url"))
         for v in versions
@@ -96,7 +160,14 @@ def discover(versions_url: str, *, token: str, base64_token: bool = True) -> Dis
         )
     version = max(common, key=lambda v: tuple(int(p) for p in v.split(".")))
     version_url = theirs[version]
-    details = _get(version_url, token=token, base64_token=base64_token, what="Version details")
+    check_url(version_url, what="Version details")
+    details = _get(
+        version_url,
+        token=token,
+        base64_token=base64_token,
+        what="Version details",
+        deadline=clock,
+    )
     endpoints = details.get("endpoints") if isinstance(details, dict) else None
     if not isinstance(endpoints, list):
         raise PartnerApiUnusable(f"Version details {version_url} have no endpoint list")
@@ -111,6 +182,7 @@ def discover(versions_url: str, *, token: str, base64_token: bool = True) -> Dis
             raise PartnerApiUnusable(
                 f"Version details {version_url} contain an invalid endpoint: {endpoint!r:.200}"
             )
+        check_url(endpoint["url"], what=f"Endpoint {endpoint['identifier']}")
         role = endpoint.get("role")
         if endpoint["identifier"] == ModuleID.CREDENTIALS:
             # Its role means nothing: the spec advises SENDER, its own example shows RECEIVER.

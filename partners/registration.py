@@ -6,14 +6,17 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from versions.client import OcpiCallFailed, ocpi_request
+from versions.partner_urls import url_problem
 from versions.registry import ModuleID
 
 from .credentials import our_credentials, parse_credentials
 from .discovery import HandshakeError, discover, locations_receiver_url, store_discovery, valid_url
+from .handshake_slots import HandshakesBusy, handshake_slot
 from .models import IssuedToken, Partner
 from .services import issued_token_create
 from .tokens import hash_token
@@ -48,8 +51,24 @@ def partner_register(
     Our token B is saved (hashed, as a live token) before the POST, because the partner
     calls our versions endpoints with it while handling the POST. On any failure the
     partner record and token B are removed again (or, for a known partner, left as they
-    were), and RegistrationFailed lists the steps done and what went wrong.
+    were), and RegistrationFailed lists the steps done and what went wrong, in full (it is
+    for our operator: which address a refused URL resolved to, and why).
+
+    Runs in one of the process's handshake slots (the admin calls it in a web request); the
+    discovery and the POST each have the handshake deadline (OCPI_HANDSHAKE_DEADLINE).
     """
+    try:
+        with handshake_slot():
+            return _register(
+                versions_url=versions_url, token_a=token_a, name=name, base64_token=base64_token
+            )
+    except HandshakesBusy as exc:
+        raise RegistrationFailed(exc.detail, []) from None
+
+
+def _register(
+    *, versions_url: str, token_a: str, name: str | None, base64_token: bool
+) -> RegistrationReport:
     steps: list[str] = []
     name = (name or _default_name(versions_url))[:100]
 
@@ -66,7 +85,7 @@ def partner_register(
     try:
         discovery = discover(versions_url, token=token_a, base64_token=base64_token)
     except HandshakeError as exc:
-        raise RegistrationFailed(exc.message, steps) from None
+        raise RegistrationFailed(exc.detail, steps) from None
     steps.append(f"Fetched their versions at {versions_url} with token A")
     steps.append(f"Chose OCPI {discovery.version} and fetched its details")
     credentials_url = discovery.url(ModuleID.CREDENTIALS)
@@ -104,6 +123,7 @@ def partner_register(
             token=token_a,
             base64_token=base64_token,
             body=our_credentials(token_b),
+            deadline=settings.OCPI_HANDSHAKE_DEADLINE,
         )
     except OcpiCallFailed as exc:
         undo()
@@ -129,7 +149,7 @@ def partner_register(
         with transaction.atomic():
             partner = Partner.objects.select_for_update().get(pk=partner.pk)
             store_discovery(partner, discovery, theirs["roles"])
-            if valid_url(theirs["url"]):
+            if valid_url(theirs["url"]) and url_problem(theirs["url"]) is None:
                 partner.versions_url = theirs["url"]
             IssuedToken.objects.filter(pk__in=previous_token_ids).update(revoked_at=timezone.now())
             now = timezone.now()
@@ -141,7 +161,7 @@ def partner_register(
             partner.save()
     except (HandshakeError, IntegrityError) as exc:
         undo()
-        message = exc.message if isinstance(exc, HandshakeError) else str(exc)
+        message = exc.detail if isinstance(exc, HandshakeError) else str(exc)
         raise RegistrationFailed(f"Could not store their credentials: {message}", steps) from None
     steps.append(f"Stored their token C, roles and endpoints; {partner.name} is registered")
     logger.info(

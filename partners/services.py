@@ -3,8 +3,10 @@ credentials endpoint), unregistering. Discovery of their API is `discovery`, our
 handshake (we register with them) is `registration`.
 
 Network calls are made outside database transactions; every change to our records happens
-in one transaction afterwards, so a failed handshake leaves nothing half-saved. Tokens are
-never logged.
+in one transaction afterwards, so a failed handshake leaves nothing half-saved. They run
+within the handshake's deadline and in one of the process's handshake slots
+(`handshake_slots`), so a slow or hostile partner holds a web thread for a bounded time and
+never all of them. Tokens are never logged.
 """
 
 import logging
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from .credentials import our_credentials
 from .discovery import discover, locations_receiver_url, store_discovery
+from .handshake_slots import handshake_slot
 from .models import IssuedToken, Partner, PartnerRole, Role
 from .tokens import generate_token, hash_token
 
@@ -87,9 +90,12 @@ def credentials_register(*, token: IssuedToken, credentials: dict) -> dict:
     partner = token.partner
     if token.kind != IssuedToken.Kind.A or partner.state != Partner.State.PENDING:
         raise NotAllowedInThisState("Already registered: use PUT to update the credentials")
-    discovery = discover(
-        credentials["url"], token=credentials["token"], base64_token=partner.outgoing_token_base64
-    )
+    with handshake_slot():
+        discovery = discover(
+            credentials["url"],
+            token=credentials["token"],
+            base64_token=partner.outgoing_token_base64,
+        )
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         token_a = IssuedToken.objects.select_for_update().get(pk=token.pk)
@@ -119,9 +125,12 @@ def credentials_update(*, token: IssuedToken, credentials: dict) -> dict:
     partner = token.partner
     if token.kind != IssuedToken.Kind.C or partner.state != Partner.State.REGISTERED:
         raise NotAllowedInThisState("Not registered: use POST with token A to register")
-    discovery = discover(
-        credentials["url"], token=credentials["token"], base64_token=partner.outgoing_token_base64
-    )
+    with handshake_slot():
+        discovery = discover(
+            credentials["url"],
+            token=credentials["token"],
+            base64_token=partner.outgoing_token_base64,
+        )
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         if partner.state != Partner.State.REGISTERED:

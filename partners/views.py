@@ -15,17 +15,28 @@ from versions.errors import (
     UnsupportedVersion,
 )
 from versions.parsers import OcpiJSONParser
+from versions.status import OcpiStatus
 
 from . import discovery, services
 from .credentials import our_credentials, parse_credentials
+from .handshake_slots import HandshakesBusy
 from .openapi import credentials_schema
 from .tokens import hash_token
 
-_ERRORS = {
+
+class HandshakesBusyError(OcpiError):
+    """All handshake slots of this process are taken: OCPI 3000 (Generic server error), HTTP
+    200 like every error past the transport layer; the partner tries again later."""
+
+    ocpi_status = OcpiStatus.SERVER_ERROR
+
+
+_ERRORS: dict[type[discovery.HandshakeError], type[OcpiError]] = {
     discovery.PartnerApiUnusable: UnableToUseClientApi,
     discovery.NoCommonVersion: UnsupportedVersion,
     discovery.MissingEndpoints: NoMatchingEndpoints,
     discovery.PartnerConflict: InvalidBody,
+    HandshakesBusy: HandshakesBusyError,
 }
 
 

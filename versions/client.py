@@ -5,47 +5,248 @@ It owns timeouts, the Authorization header (per-partner Base64 or raw token), th
 X-Request-ID / X-Correlation-ID headers, routing headers, envelope parsing and the one rule
 of what counts as success (`is_success`). What to do about a failure is the caller's
 policy (the push's retry policy is `pushers.outcomes`). Tokens are never logged.
+
+Every call is bounded, so that no partner can hold a worker or a web thread, nor fill its
+memory:
+
+- **A total deadline** (`OCPI_HTTP_DEADLINE`, or `deadline=` per call) for the connect, the
+  TLS handshake, sending and all reads together. Socket timeouts apply per read, so a
+  partner sending one byte every few seconds would never trip them: the sockets this module
+  opens set their timeout to what is left of the call's deadline before each read and write
+  (`_DeadlineSocket`, `_DeadlineSSLSocket`).
+- **A cap on the answer** (`OCPI_HTTP_MAX_RESPONSE_BYTES`): the body is read streamed and
+  the call fails as soon as more than the cap arrives (or is announced), so no more than the
+  cap is ever held.
+- **Partner URLs are checked** (`versions.partner_urls`): the scheme before the call, the
+  address when connecting, on every address the host resolves to, and the connection goes
+  to a checked address (no second DNS look-up that could answer differently). SNI, the Host
+  header and certificate verification keep using the host name.
+
+Past any of them `ocpi_request` raises `OcpiCallFailed` with the reason (`PartnerUrlRefused`
+when the URL is refused: nothing was sent). Redirects are not followed and TLS certificates
+are verified.
 """
 
 import logging
 import os
+import socket
+import ssl
+import sys
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
 )
+from urllib3.util.connection import allowed_gai_family
+from urllib3.util.ssl_ import create_urllib3_context
 
+from . import partner_urls
 from .authorization import authorization_header
 from .envelope import dumps
 from .middleware import current_correlation_id
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
-_client: urllib3.PoolManager | None = None
-_client_pid: int | None = None
+logger = logging.getLogger(__name__)
 
 # urllib3 rather than a higher-level client: a push is one small request on a kept-alive
 # connection, where urllib3 costs clearly less CPU per call than httpx did, and the
 # workers' CPU is what limits push throughput (docs/benchmarks.md, "Push: where the time
-# went"). Its connections set TCP_NODELAY.
+# went"). Its connections set TCP_NODELAY (urllib3's default socket options, kept below).
+
+_READ_CHUNK = 64 * 1024
+
+
+class OcpiCallFailed(Exception):
+    """The call got no (usable) answer: connection refused or broken, timeout, deadline
+    exceeded, answer too large, URL refused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PartnerUrlRefused(OcpiCallFailed):
+    """We do not call this URL (its scheme or address is not allowed); nothing was sent."""
+
+
+# --- The call in progress: its deadline, seen by the sockets -------------------------------
+
+
+@dataclass(slots=True)
+class _Call:
+    ends: float  # time.monotonic() at the deadline
+    read_timeout: float  # seconds one read may wait, within the deadline
+
+    def timeout(self, at_most: float | None) -> float:
+        """The socket timeout to use now: what is left of the deadline, at most `at_most`."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline exceeded")
+        return left if at_most is None else min(left, at_most)
+
+
+# Per thread (and per asyncio task): a pooled socket serves one call at a time, and reads
+# the deadline of the call it is serving.
+_current_call: ContextVar[_Call | None] = ContextVar("ocpi_current_call", default=None)
+
+
+def _bound(sock: socket.socket) -> None:
+    call = _current_call.get()
+    if call is not None:
+        sock.settimeout(call.timeout(call.read_timeout))
+
+
+class _DeadlineSocket(socket.socket):
+    """A plain socket that waits no longer than the current call's deadline in any read or
+    write (http.client reads through `recv_into`, writes with `sendall`)."""
+
+    def recv_into(self, buffer: "WriteableBuffer", nbytes: int = 0, flags: int = 0) -> int:
+        _bound(self)
+        return super().recv_into(buffer, nbytes, flags)
+
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        _bound(self)
+        return super().recv(bufsize, flags)
+
+    def sendall(self, data: "ReadableBuffer", flags: int = 0, /) -> None:
+        _bound(self)  # CPython bounds a whole sendall by the timeout at its start
+        super().sendall(data, flags)
+
+    def send(self, data: "ReadableBuffer", flags: int = 0, /) -> int:
+        _bound(self)
+        return super().send(data, flags)
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """The same for TLS (set as the context's `sslsocket_class`). The handshake is bounded
+    as a whole by the timeout the plain socket had when it started (CPython)."""
+
+    def recv_into(
+        self, buffer: "WriteableBuffer", nbytes: int | None = None, flags: int = 0
+    ) -> int:
+        _bound(self)
+        return super().recv_into(buffer, nbytes, flags)
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        _bound(self)
+        return super().recv(buflen, flags)
+
+    def send(self, data: "ReadableBuffer", flags: int = 0) -> int:
+        _bound(self)  # sendall sends through here
+        return super().send(data, flags)
+
+
+# --- Connections that check the address they connect to -----------------------------------
+
+
+def _connect_checked(conn: HTTPConnection) -> socket.socket:
+    """urllib3's `_new_conn`, with the partner address rule on every resolved address and
+    a socket bounded by the call's deadline."""
+    try:
+        candidates = socket.getaddrinfo(
+            conn._dns_host, conn.port, allowed_gai_family(), socket.SOCK_STREAM
+        )
+    except socket.gaierror as exc:
+        raise NameResolutionError(conn.host, conn, exc) from exc
+    if not partner_urls.private_allowed():
+        for *_, sockaddr in candidates:
+            address = str(sockaddr[0])
+            problem = partner_urls.address_problem(address)
+            if problem is not None:
+                via = "" if address == conn.host.strip("[]") else f"{conn.host} resolves to "
+                raise PartnerUrlRefused(
+                    f"{via}{address}: {problem} (OCPI_ALLOW_PRIVATE_PARTNER_URLS is off)"
+                )
+    error: Exception = NewConnectionError(conn, f"No address found for {conn.host}")
+    for family, kind, proto, _, sockaddr in candidates:
+        sock = _DeadlineSocket(family, kind, proto)
+        timeout: float | None = conn.timeout  # the connect timeout (urllib3 sets it)
+        try:
+            call = _current_call.get()
+            if call is not None:
+                timeout = call.timeout(timeout)
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(timeout)
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(sockaddr)
+        except TimeoutError:
+            sock.close()
+            error = ConnectTimeoutError(
+                conn, f"Connection to {conn.host} timed out. (connect timeout={timeout})"
+            )
+        except OSError as exc:
+            sock.close()
+            error = NewConnectionError(conn, f"Failed to establish a new connection: {exc}")
+        else:
+            sys.audit("http.client.connect", conn, conn.host, conn.port)
+            return sock
+    raise error
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect_checked(self)
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect_checked(self)
+
+
+class _CheckedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+def _tls_context() -> ssl.SSLContext:
+    # urllib3's own defaults (TLS 1.2+, certificate and host name verified), the system's CA
+    # certificates as urllib3 loads them, and sockets that keep the call's deadline.
+    context = create_urllib3_context()
+    context.load_default_certs()
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
+
+
+_client: urllib3.PoolManager | None = None
+_client_key: tuple | None = None
 
 
 def _http() -> urllib3.PoolManager:
     # One pool per process; Celery's prefork workers must not share a parent's sockets,
-    # hence the pid check.
-    global _client, _client_pid
-    if _client is None or _client_pid != os.getpid():
+    # hence the pid. A changed address rule (tests) must not reuse connections checked
+    # under the old one.
+    global _client, _client_key
+    key = (
+        os.getpid(),
+        settings.OCPI_HTTP_CONNECT_TIMEOUT,
+        settings.OCPI_HTTP_READ_TIMEOUT,
+        settings.OCPI_ALLOW_PRIVATE_PARTNER_URLS,
+    )
+    if _client is None or _client_key != key:
+        if _client is not None and _client_key is not None and _client_key[0] == key[0]:
+            _client.clear()
         _client = urllib3.PoolManager(
             # No retries and no redirects: a failed push is retried by the push engine with
             # backoff, and a redirect is an answer to report, not to follow with our token.
@@ -55,17 +256,17 @@ def _http() -> urllib3.PoolManager:
             ),
             headers={"User-Agent": "ocpi-cpo"},
             maxsize=4,
+            ssl_context=_tls_context(),
         )
-        _client_pid = os.getpid()
+        _client.pool_classes_by_scheme = {
+            "http": _CheckedHTTPConnectionPool,
+            "https": _CheckedHTTPSConnectionPool,
+        }
+        _client_key = key
     return _client
 
 
-class OcpiCallFailed(Exception):
-    """The call got no answer: connection refused or broken, timeout."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# --- Answers -------------------------------------------------------------------------------
 
 
 def is_success(http_status: int, ocpi_status: int | None) -> bool:
@@ -105,14 +306,21 @@ def ocpi_request(
     routing: dict[str, str] | None = None,
     correlation_id: str | None = None,
     timeout: float | None = None,
+    deadline: float | None = None,
 ) -> OcpiResult:
     """Send one OCPI request and parse the envelope of the answer.
 
     `routing` holds the OCPI-to-*/OCPI-from-* headers for functional modules (OCPI 2.2.1,
     Transport and format, "Message Routing"); configuration modules (versions, credentials)
-    pass none. Raises OcpiCallFailed
-    when no HTTP answer arrives.
+    pass none. `timeout` replaces the connect and read timeouts, `deadline` the total
+    seconds the call may take (`OCPI_HTTP_DEADLINE`). Raises OcpiCallFailed when no usable
+    HTTP answer arrives in time (PartnerUrlRefused when the URL is not allowed).
     """
+    seconds = settings.OCPI_HTTP_DEADLINE if deadline is None else deadline
+    refused = partner_urls.scheme_problem(url)
+    if refused is not None:
+        logger.warning("OCPI %s %s refused: %s", method, url, refused)
+        raise PartnerUrlRefused(refused)
     request_id = str(uuid.uuid4())
     headers = {
         "Authorization": authorization_header(token, base64_encoded=base64_token),
@@ -128,6 +336,11 @@ def ocpi_request(
     # A timeout of this call's own, else the pool's (the settings' connect and read timeouts).
     extra: dict[str, Any] = {} if timeout is None else {"timeout": urllib3.Timeout(timeout)}
     started = time.monotonic()
+    call = _Call(
+        ends=started + seconds,
+        read_timeout=settings.OCPI_HTTP_READ_TIMEOUT if timeout is None else timeout,
+    )
+    bound = _current_call.set(call)
     try:
         response = _http().request(
             method,
@@ -135,19 +348,56 @@ def ocpi_request(
             body=content,
             headers=headers,
             redirect=False,
+            preload_content=False,
             **extra,
         )
+        raw = _read_body(response, settings.OCPI_HTTP_MAX_RESPONSE_BYTES)
+    except PartnerUrlRefused as exc:
+        logger.warning("OCPI %s %s refused: %s", method, url, exc.reason)
+        raise
+    except OcpiCallFailed as exc:
+        logger.warning("OCPI %s %s failed: %s", method, url, exc.reason)
+        raise
     except HTTPError as exc:
-        kind = _failure_kind(exc)
-        if kind.endswith("Timeout"):
-            logger.warning("OCPI %s %s timed out (%s)", method, url, kind)
-            raise OcpiCallFailed(f"timeout ({kind})") from None
-        logger.warning("OCPI %s %s failed: %s", method, url, kind)
-        raise OcpiCallFailed(f"connection failed ({kind})") from None
+        reason = _no_answer_reason(exc, call, seconds)
+        logger.warning("OCPI %s %s failed: %s", method, url, reason)
+        raise OcpiCallFailed(reason) from None
+    finally:
+        _current_call.reset(bound)
     duration_ms = round((time.monotonic() - started) * 1000)
-    result = _parse(response, duration_ms=duration_ms, request_id=request_id)
+    result = _parse(response.status, raw, duration_ms=duration_ms, request_id=request_id)
     logger.info("OCPI %s %s -> %s in %d ms", method, url, result.describe(), duration_ms)
     return result
+
+
+def _read_body(response: urllib3.BaseHTTPResponse, cap: int) -> bytes | bytearray:
+    """The whole body, streamed, never more than `cap` bytes (after decoding) in memory."""
+    try:
+        announced = response.length_remaining
+        if announced is not None and announced > cap:
+            raise OcpiCallFailed(f"answer larger than {cap} bytes")
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if announced is not None and not encoded:
+            body: bytes | bytearray = response.read()  # the usual case: one read
+        else:
+            body = bytearray()
+            while chunk := response.read(min(_READ_CHUNK, cap + 1 - len(body))):
+                body += chunk
+                if len(body) > cap:
+                    raise OcpiCallFailed(f"answer larger than {cap} bytes")
+    except BaseException:
+        response.close()  # the rest of the answer is not read: the connection cannot be reused
+        response.release_conn()
+        raise
+    response.release_conn()
+    return body
+
+
+def _no_answer_reason(exc: HTTPError, call: _Call, seconds: float) -> str:
+    if time.monotonic() >= call.ends - 0.01:  # poll() may wake a hair before the deadline
+        return f"deadline of {seconds:g} s exceeded"
+    kind = _failure_kind(exc)
+    return f"timeout ({kind})" if kind.endswith("Timeout") else f"connection failed ({kind})"
 
 
 def _failure_kind(exc: HTTPError) -> str:
@@ -164,8 +414,7 @@ def _failure_kind(exc: HTTPError) -> str:
     return type(exc).__name__
 
 
-def _parse(response: urllib3.BaseHTTPResponse, *, duration_ms: int, request_id: str) -> OcpiResult:
-    raw = response.data or b""
+def _parse(status: int, raw: bytes | bytearray, *, duration_ms: int, request_id: str) -> OcpiResult:
     excerpt = raw[:2000].decode("utf-8", errors="replace")[:500]
     ocpi_status, data, message = None, None, ""
     try:
@@ -173,12 +422,12 @@ def _parse(response: urllib3.BaseHTTPResponse, *, duration_ms: int, request_id: 
     except orjson.JSONDecodeError:
         envelope = None
     if isinstance(envelope, dict):
-        status = envelope.get("status_code")
-        ocpi_status = status if isinstance(status, int) and not isinstance(status, bool) else None
+        code = envelope.get("status_code")
+        ocpi_status = code if isinstance(code, int) and not isinstance(code, bool) else None
         data = envelope.get("data")
         message = str(envelope.get("status_message") or "")[:255]
     return OcpiResult(
-        http_status=response.status,
+        http_status=status,
         ocpi_status=ocpi_status,
         data=data,
         status_message=message,
