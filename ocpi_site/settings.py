@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OCPI_VAR_DIR", BASE_DIR / "var"))
@@ -266,6 +267,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+# Two queues, so that fan-out and the sweeper never wait behind sends to slow partners:
+# `celery` (fan-out, sweeper, full sync) and `push-send` (the sends). A worker started
+# without -Q consumes both; in production run one worker per queue (Procfile).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("push-send"))
+CELERY_TASK_ROUTES = {"pushers.tasks.send_lane": {"queue": "push-send"}}
 # Celery's Django fix-up closes the database connection before and after every task unless
 # this is set, so each push task opened a new PostgreSQL connection (~900 in one benchmark
 # run, a few ms each). With it the fix-up closes them only every this many tasks, and
@@ -293,6 +300,11 @@ PUSH_RETRY_BACKOFF_MAX = float(env_str("PUSH_RETRY_BACKOFF_MAX", "600"))
 PUSH_RETRY_WINDOW = env_int("PUSH_RETRY_WINDOW", 6 * 3600)
 # How often a partner that missed its window is tried again with a full sync (seconds).
 PUSH_FULL_SYNC_RETRY_INTERVAL = env_int("PUSH_FULL_SYNC_RETRY_INTERVAL", 900)
+# Calls in flight to one partner at most, across all workers (slow partners keep to their own
+# slots); after PUSH_BREAKER_FAILURES transient failures in a row a partner is degraded: one
+# call at a time until it answers again.
+PUSH_PARTNER_CONCURRENCY = env_int("PUSH_PARTNER_CONCURRENCY", 2)
+PUSH_BREAKER_FAILURES = env_int("PUSH_BREAKER_FAILURES", 5)
 # A worker's lease on a (partner, Location) lane; must exceed one HTTP call's timeouts.
 # A worker that dies holding a lane blocks it for at most this long.
 PUSH_LANE_LEASE = env_int(

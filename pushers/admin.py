@@ -5,6 +5,7 @@ Every action goes through `pushers.operations`, like every other write.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -48,6 +49,8 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
         "last_success_at",
         "last_failure_at",
         "last_error",
+        "failing_since",
+        "consecutive_failures",
     ]
     fields = ["partner", "push_paused", *readonly_fields[1:]]
     actions = ["pause", "resume", "retry_now", "full_sync"]
@@ -92,6 +95,12 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
             return "paused"
         if obj.needs_full_sync:
             return "outage: full sync scheduled"
+        if obj.failing_since is not None and obj.consecutive_failures:
+            local = timezone.localtime(obj.failing_since)
+            text = f"failing since {local:%Y-%m-%d %H:%M}, {obj._backlog} waiting"
+            if obj.consecutive_failures >= settings.PUSH_BREAKER_FAILURES:
+                text += " (degraded: one call at a time until it answers)"
+            return text
         return "active"
 
     @admin.display(description="backlog", ordering="_backlog")
@@ -164,6 +173,8 @@ class DeliveryAttemptInline(admin.TabularInline):
         "ocpi_status",
         "duration_ms",
         "error",
+        "answer",
+        "warning",
         "request_id",
     )
 

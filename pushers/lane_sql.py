@@ -13,6 +13,7 @@ JSON and booleans are stored and read exactly as the ORM would.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -30,7 +31,7 @@ Status = Delivery.Status
 OPEN = Delivery.OPEN
 
 
-def _table(model: type[Model]) -> str:
+def table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -94,7 +95,7 @@ def _placeholders(count: int) -> str:
 def claim(lane_id: int, token: str, *, now: datetime, until: datetime) -> bool:
     """Take the lane's lease if nobody holds it (or the holder's lease ran out)."""
     sql = (
-        f"UPDATE {_table(Lane)} SET busy_until = %s, claim_token = %s "
+        f"UPDATE {table(Lane)} SET busy_until = %s, claim_token = %s "
         "WHERE id = %s AND (busy_until IS NULL OR busy_until < %s)"
     )
     at = connection.ops.adapt_datetimefield_value
@@ -110,35 +111,107 @@ def update_lane(lane_id: int, token: str, values: dict[str, Any]) -> int:
     params = [_prep(Lane, n, values[n]) for n in names]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(Lane)} SET {assignments} WHERE id = %s AND claim_token = %s",
+            f"UPDATE {table(Lane)} SET {assignments} WHERE id = %s AND claim_token = %s",
             [*params, lane_id, token],
         )
         return cursor.rowcount
 
 
-@cache
-def _read_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    # The partner's roles in one column ("id:role:country:party", comma-separated), so that
-    # the addressee is chosen by the one rule in Python (`partners.routing.addressee`).
+def _roles_aggregate(vendor: str) -> str:
+    """A partner's roles (alias `r`) in one column, "id:role:country:party" comma-separated,
+    so that the addressee is chosen by the one rule in Python (`partners.routing.addressee`)."""
     role = (
         "CAST(r.id AS text) || ':' || r.{role} || ':' || r.country_code || ':' || r.party_id"
-    ).format(role=quote("role"))
-    aggregate = f"string_agg({role}, ',')" if vendor == "postgresql" else f"group_concat({role})"
+    ).format(role=connection.ops.quote_name("role"))
+    return f"string_agg({role}, ',')" if vendor == "postgresql" else f"group_concat({role})"
+
+
+@cache
+def _read_sql(vendor: str) -> str:
+    aggregate = _roles_aggregate(vendor)
     return (
         f"SELECT {_columns(Delivery, 'd')}, {_columns(Lane, 'l')}, "
         "p.state, p.outgoing_token, p.outgoing_token_base64, "
-        f"(SELECT e.url FROM {_table(PartnerEndpoint)} e WHERE e.partner_id = l.partner_id "
+        f"(SELECT e.url FROM {table(PartnerEndpoint)} e WHERE e.partner_id = l.partner_id "
         "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
-        "s.push_paused, s.last_success_at, "
-        f"(SELECT {aggregate} FROM {_table(PartnerRole)} r WHERE r.partner_id = l.partner_id) "
-        f"FROM {_table(Delivery)} d "
-        f"JOIN {_table(Lane)} l ON l.id = d.lane_id "
-        f"JOIN {_table(Partner)} p ON p.id = l.partner_id "
-        f"LEFT JOIN {_table(PartnerPushState)} s ON s.partner_id = l.partner_id "
+        "s.push_paused, s.last_success_at, s.consecutive_failures, "
+        f"(SELECT {aggregate} FROM {table(PartnerRole)} r WHERE r.partner_id = l.partner_id) "
+        f"FROM {table(Delivery)} d "
+        f"JOIN {table(Lane)} l ON l.id = d.lane_id "
+        f"JOIN {table(Partner)} p ON p.id = l.partner_id "
+        f"LEFT JOIN {table(PartnerPushState)} s ON s.partner_id = l.partner_id "
         "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
         "ORDER BY d.queued_at, d.id LIMIT %s"
     )
+
+
+@dataclass
+class PartnerNow:
+    """What sending needs to know about a partner, read again before each call."""
+
+    partner: Partner  # state and outgoing token only
+    receiver_url: str | None
+    paused: bool
+    roles: list[PartnerRole]
+    consecutive_failures: int
+
+
+@cache
+def _partner_sql(vendor: str) -> str:
+    return (
+        "SELECT p.state, p.outgoing_token, p.outgoing_token_base64, "
+        f"(SELECT e.url FROM {table(PartnerEndpoint)} e WHERE e.partner_id = p.id "
+        "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
+        "s.push_paused, s.consecutive_failures, "
+        f"(SELECT {_roles_aggregate(vendor)} FROM {table(PartnerRole)} r "
+        "WHERE r.partner_id = p.id) "
+        f"FROM {table(Partner)} p "
+        f"LEFT JOIN {table(PartnerPushState)} s ON s.partner_id = p.id WHERE p.id = %s"
+    )
+
+
+def partner_now(partner_id: int) -> PartnerNow | None:
+    """The partner's state, token, Locations RECEIVER URL, pause flag and roles as they are
+    now, so that nothing goes out after an unregistering, a pause or a token rotation."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _partner_sql(connection.vendor),
+            [ModuleID.LOCATIONS, InterfaceRole.RECEIVER, partner_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    state, token, base64, url, paused, failures, roles = row
+    partner = Partner.from_db(
+        connection.alias,
+        ["id", "state", "outgoing_token", "outgoing_token_base64"],
+        [partner_id, state, token, bool(base64)],
+    )
+    return PartnerNow(partner, url, bool(paused), _roles(roles), failures or 0)
+
+
+def next_due_lane(partner_id: int, *, now: datetime, exclude: Iterable[int] = ()) -> int | None:
+    """The partner's lane whose head has waited longest and that nobody holds, is not
+    backing off and not waiting for a deferred (debounced) send; None if there is none or
+    the partner is paused."""
+    excluded = list(exclude)
+    skip = f"AND l.id NOT IN ({_placeholders(len(excluded))}) " if excluded else ""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.lane_id FROM {table(Delivery)} d "
+            f"JOIN {table(Lane)} l ON l.id = d.lane_id "
+            "WHERE d.partner_id = %s AND d.status IN (%s, %s) "
+            "AND (l.busy_until IS NULL OR l.busy_until < %s) "
+            "AND (l.retry_at IS NULL OR l.retry_at <= %s) "
+            "AND (l.next_send_at IS NULL OR l.next_send_at <= %s) "
+            f"AND NOT EXISTS (SELECT 1 FROM {table(PartnerPushState)} s "
+            "WHERE s.partner_id = d.partner_id AND s.push_paused) "
+            f"{skip}ORDER BY d.queued_at, d.id LIMIT 1",
+            [partner_id, *OPEN, at, at, at, *excluded],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _roles(aggregated: str | None) -> list[PartnerRole]:
@@ -167,7 +240,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     n_delivery, n_lane = len(_fields(Delivery)), len(_fields(Lane))
     first = rows[0]
     lane = _instance(Lane, first[n_delivery : n_delivery + n_lane])
-    state, token, base64, url, paused, last_success, roles = first[n_delivery + n_lane :]
+    state, token, base64, url, paused, last_success, failures, roles = first[n_delivery + n_lane :]
     # Booleans come as 0/1 from SQLite; None when the partner has no push state row yet.
     lane.partner = Partner.from_db(
         connection.alias,
@@ -178,6 +251,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     lane.paused = bool(paused)
     lane.last_success = _datetime(last_success)
     lane.roles = _roles(roles)
+    lane.consecutive_failures = failures or 0
     deliveries = []
     for row in rows:
         delivery = _instance(Delivery, row[:n_delivery])
@@ -189,7 +263,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
 def open_deliveries(lane_id: int, limit: int) -> list[Delivery]:
     """The lane's first `limit` open Deliveries in order (the lane's later rounds)."""
     sql = (
-        f"SELECT {_columns(Delivery, 'd')} FROM {_table(Delivery)} d "
+        f"SELECT {_columns(Delivery, 'd')} FROM {table(Delivery)} d "
         "WHERE d.lane_id = %s AND d.status IN (%s, %s) ORDER BY d.queued_at, d.id LIMIT %s"
     )
     with connection.cursor() as cursor:
@@ -201,15 +275,15 @@ def mark_sending(ids: Sequence[int], *, now: datetime) -> list[Delivery]:
     """Mark these pending Deliveries as being sent (one more attempt) and return them as
     they are now, in lane order: a fan-out may have merged changes into one just before."""
     at = connection.ops.adapt_datetimefield_value(now)
-    table = _table(Delivery)
+    deliveries = table(Delivery)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, last_attempt_at = %s "
+            f"UPDATE {deliveries} SET status = %s, attempts = attempts + 1, last_attempt_at = %s "
             f"WHERE id IN ({_placeholders(len(ids))}) AND status = %s",
             [Status.SENDING, at, *ids, Status.PENDING],
         )
         cursor.execute(
-            f"SELECT {_columns(Delivery, 'd')} FROM {table} d "
+            f"SELECT {_columns(Delivery, 'd')} FROM {deliveries} d "
             f"WHERE d.id IN ({_placeholders(len(ids))}) AND d.status = %s "
             "ORDER BY d.queued_at, d.id",
             [*ids, Status.SENDING],
@@ -228,13 +302,13 @@ def mark_succeeded(
         ["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), CAST(%s AS integer))"]
         * len(rows)
     )
-    table = _table(Delivery)
+    deliveries = table(Delivery)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v(id, http, ocpi, ms) AS (VALUES {values}) "
-            f"UPDATE {table} SET status = %s, finished_at = %s, last_error = '', "
+            f"UPDATE {deliveries} SET status = %s, finished_at = %s, last_error = '', "
             "last_http_status = v.http, last_ocpi_status = v.ocpi, last_latency_ms = v.ms "
-            f"FROM v WHERE {table}.id = v.id AND {table}.status = %s",
+            f"FROM v WHERE {deliveries}.id = v.id AND {deliveries}.status = %s",
             [
                 *(value for row in rows for value in row),
                 Status.SUCCEEDED,
@@ -248,7 +322,7 @@ def has_due_work(lane_id: int, *, now: datetime) -> bool:
     """Whether the lane has an open Delivery and is not backing off."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {_table(Delivery)} d JOIN {_table(Lane)} l ON l.id = d.lane_id "
+            f"SELECT 1 FROM {table(Delivery)} d JOIN {table(Lane)} l ON l.id = d.lane_id "
             "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
             "AND (l.retry_at IS NULL OR l.retry_at <= %s) LIMIT 1",
             [lane_id, *OPEN, connection.ops.adapt_datetimefield_value(now)],

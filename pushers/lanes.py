@@ -1,11 +1,17 @@
 """Lanes: sending each (partner, Location) lane's Deliveries, one at a time and in order.
 
-A worker owns a lane while it holds the lane's lease (`lane_sql.claim`, a conditional
-UPDATE, so it works alike on PostgreSQL and SQLite): one message in flight per partner and
-Location, oldest first. A round marks a batch of due Deliveries as sending, builds their
-messages from the current state (`messages`), sends them through the one outbound client
-(`versions.client`) and writes down the outcomes (`rounds`, by the policy of `outcomes`),
-stopping at the first transient failure. The debounce may hold a Delivery (`debounce`).
+A task first takes one of the partner's sending slots (`slots`: at most
+PUSH_PARTNER_CONCURRENCY calls in flight per partner, one while it is degraded), then the
+lane's lease (`lane_sql.claim`, a conditional UPDATE, so it works alike on PostgreSQL and
+SQLite): one message in flight per partner and Location, oldest first. With the slot it
+sends that lane, then the partner's other due lanes nobody holds, so a slow partner holds
+its own slots and never the other partners' workers. A round marks a batch of due
+Deliveries as sending, builds their messages from the current state (`messages`), reads
+the partner again before each call (nothing goes out after an unregistering, a pause or a
+token rotation), sends through the one outbound client (`versions.client`) and writes down
+the outcomes (`rounds`, by the policy of `outcomes`), stopping at the first transient
+failure. The debounce may hold a Delivery (`debounce`). A task stops starting calls well
+before its time limit, so nothing is cut mid-call by it.
 """
 
 import time
@@ -14,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from versions.client import OcpiCallFailed, join_url, ocpi_request
 
-from . import clock, coalescing, debounce, lane_sql, outcomes, queue, rounds, targets
+from . import clock, debounce, lane_sql, outcomes, queue, rounds, slots, targets
 from .messages import Message
 from .messages import build_messages as messages_for
 from .models import Delivery, DeliveryAttempt, Lane
@@ -26,6 +33,10 @@ from .rounds import Sent
 from .targets import Target
 
 Status = Delivery.Status
+Outcome = DeliveryAttempt.Outcome
+
+# What a call whose worker was lost (killed, or stopped by its time limit) is recorded as.
+LOST = "No answer recorded: the worker sending it stopped (killed or past its time limit)."
 
 
 @dataclass
@@ -35,10 +46,30 @@ class LaneResult:
     # transiently (only that run schedules the retry, so retries do not multiply).
     retry_in: float | None = None
     outcomes: list[str] = field(default_factory=list)
+    lane_retries: dict[int, float] = field(default_factory=dict)  # lane id → seconds
 
 
 # Deliveries of one lane marked as sending and sent back-to-back in one round.
 LANE_BATCH = 50
+
+
+def _call_max() -> float:
+    """The longest one call can take (its total deadline), plus a margin."""
+    deadline = getattr(settings, "OCPI_HTTP_DEADLINE", None)
+    if deadline is None:
+        deadline = settings.OCPI_HTTP_CONNECT_TIMEOUT + settings.OCPI_HTTP_READ_TIMEOUT
+    return float(deadline) + 1
+
+
+class _Budget:
+    """A task's time: no call is started that could outlast the task's soft time limit."""
+
+    def __init__(self) -> None:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT or 60
+        self.ends = time.monotonic() + max(1.0, limit - 5 - _call_max())
+
+    def spent(self) -> bool:
+        return time.monotonic() > self.ends
 
 
 def _claim_lane(lane_id: int) -> str | None:
@@ -56,59 +87,80 @@ def _renew_lane(lane_id: int, token: str) -> bool:
 def _release_lane(lane_id: int, token: str, state: dict[str, Any] | None = None) -> None:
     """Let go of the lease, writing the lane's pending state (`state`: the debounce's
     `sent_at`, the backoff reset after a success – see `rounds.record_round`) in the same
-    UPDATE.
-
-    The look for work left (`_has_due_work`) stays a statement of its own, after this one
-    has committed: folded into it (UPDATE … RETURNING EXISTS(…)) its snapshot would predate
-    our commit, so a Delivery committed meanwhile whose task found the lane still held could
-    be left for the sweeper."""
+    UPDATE."""
     lane_sql.update_lane(lane_id, token, {"busy_until": None, "claim_token": "", **(state or {})})
 
 
-def _has_due_work(lane_id: int) -> bool:
-    return lane_sql.has_due_work(lane_id, now=clock.now())
-
-
-def _target(lane: Lane) -> Target | None:
-    """Where to send this lane's messages, from what the lane read brought along."""
-    return targets.target(partner=lane.partner, receiver_url=lane.receiver_url, roles=lane.roles)
-
-
 def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
-    """Send the due Deliveries of one (partner, Location) lane, oldest first.
+    """Send the due Deliveries of a lane, then the partner's other due lanes nobody holds,
+    oldest first, while holding one of the partner's slots.
 
-    Only the worker holding the lane's lease sends, so a partner never has two messages
-    for one Location in flight. After letting go of the lease it looks once more, so a
-    Delivery whose task found the lane busy is not left behind.
+    A task that finds the partner's slots taken ends at once: a holder sends its lane. After
+    letting the slot go the holder looks once more and queues a task for a due lane (one
+    whose task found the slots taken meanwhile, or work left by the budget), so nothing is
+    left for the sweeper.
     """
     result = LaneResult()
-    while result.sent < max_messages:
-        token = _claim_lane(lane_id)
-        if token is None:
-            return result  # another worker holds it and will look again before leaving
-        state: dict[str, Any] = {}
-        stop = True
-        try:
-            stop = _drain(lane_id, token, result, max_messages, state)
-        finally:
-            _release_lane(lane_id, token, state)
-        if stop or not _has_due_work(lane_id):
-            return result
-    queue.enqueue_lanes([lane_id])  # more to do: give other lanes a turn first
+    slot = str(uuid.uuid4())
+    partner_id = slots.acquire(lane_id, slot)
+    if partner_id is None:
+        return result
+    budget = _Budget()
+    idle: set[int] = set()  # lanes that sent nothing this task: not visited again
+    next_lane: int | None = lane_id
+    try:
+        while next_lane is not None:
+            before = result.sent
+            stop = _send_lane(next_lane, result, max_messages, budget)
+            if result.sent == before:
+                idle.add(next_lane)
+            if stop or result.sent >= max_messages or budget.spent():
+                break
+            next_lane = lane_sql.next_due_lane(partner_id, now=clock.now(), exclude=idle)
+            if next_lane is not None:
+                slots.renew(partner_id, slot)
+    finally:
+        slots.release(partner_id, slot)
+    waiting = lane_sql.next_due_lane(partner_id, now=clock.now())
+    if waiting is not None:
+        queue.enqueue_lanes([waiting])
+    # The retry of a lane that failed transiently: this task's own lane by the task's retry
+    # (`tasks.send_lane`), the others it sent for the holder by a task of their own.
+    result.retry_in = result.lane_retries.pop(lane_id, None)
+    for other, wait in result.lane_retries.items():
+        queue.enqueue_lanes([other], countdown=wait)
     return result
 
 
+def _send_lane(lane_id: int, result: LaneResult, max_messages: int, budget: _Budget) -> bool:
+    """One lane under its lease; True means stop this task (the partner is paused or gone,
+    or the lease or the time is up)."""
+    token = _claim_lane(lane_id)
+    if token is None:
+        return False  # another worker holds it
+    state: dict[str, Any] = {}
+    try:
+        return _drain(lane_id, token, result, max_messages, state, budget)
+    finally:
+        _release_lane(lane_id, token, state)
+
+
 def _drain(
-    lane_id: int, token: str, result: LaneResult, max_messages: int, state: dict[str, Any]
+    lane_id: int,
+    token: str,
+    result: LaneResult,
+    max_messages: int,
+    state: dict[str, Any],
+    budget: _Budget,
 ) -> bool:
-    """Send due Deliveries in rounds of up to LANE_BATCH, until the lane is empty or waits;
-    True means do not look again (paused, backing off, throttled, or the lease is lost).
-    `state` collects lane columns to write when the lease is released (`rounds.record_round`)."""
+    """Send due Deliveries in rounds of up to LANE_BATCH, until the lane is empty or waits.
+    `state` collects lane columns to write when the lease is released (`rounds.record_round`).
+    Returns True when the task should stop (see `_send_lane`)."""
     leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
-    call_max = settings.OCPI_HTTP_CONNECT_TIMEOUT + settings.OCPI_HTTP_READ_TIMEOUT + 1
+    call_max = _call_max()
     lane: Lane | None = None
     target: Target | None = None
-    while result.sent < max_messages:
+    while result.sent < max_messages and not budget.spent():
         now = clock.now()
         limit = min(LANE_BATCH, max_messages - result.sent)
         if lane is None:
@@ -118,7 +170,9 @@ def _drain(
                 return False
             if lane.paused:
                 return True
-            target = _target(lane)
+            target = targets.target(
+                partner=lane.partner, receiver_url=lane.receiver_url, roles=lane.roles
+            )
         else:
             deliveries = lane_sql.open_deliveries(lane_id, limit)
         if lane.retry_at is not None and lane.retry_at > now:
@@ -135,53 +189,74 @@ def _drain(
             continue
         stale = [d for d in deliveries if d.status == Status.SENDING]
         if stale:
-            # We hold the lane, so these were left by a worker that died mid-send.
-            for delivery in stale:
-                coalescing.back_to_pending(delivery, next_attempt_at=None)
-            continue
+            # We hold the lane, so these were left by a worker lost mid-round: the first one
+            # fails (a call may have been cut), the others wait their turn again.
+            cut = Sent(stale[0], None, now, outcome=Outcome.TRANSIENT, error=LOST)
+            rounds.record_round(lane, token, [cut], stale[1:], lost=False, state=state)
+            return _after_failure(lane, result)
         due, next_at = debounce.throttle(lane, deliveries, now)
         if not due:
             assert next_at is not None  # nothing may go now: the first one is held
             debounce.defer(lane, next_at, now)
-            return True
+            return False
         # Read again after marking: a fan-out may have merged changes in just before the
         # UPDATE; from now on new changes make new pending Deliveries.
         batch = lane_sql.mark_sending([d.pk for d in due], now=now)
         messages = messages_for(lane.location_id, batch)
         sent: list[Sent] = []
         unsent: list[Delivery] = []
-        lost = False
+        lost = stop = False
         for i, delivery in enumerate(batch):
             if time.monotonic() + call_max > leased_until:
                 if not _renew_lane(lane_id, token):
                     lost = True  # our lease ran out and another worker took the lane
                     break
                 leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
+            if i > 0:
+                # The partner as it is now, before each call after the first (the first
+                # goes right after the lane read).
+                target = _target_now(lane)
+            if target is None or budget.spent():
+                unsent, stop = batch[i:], True
+                break
             item = _send(delivery, messages.get(delivery.pk), target)
             sent.append(item)
             result.sent += 1
             result.outcomes.append(item.outcome)
-            if item.outcome == DeliveryAttempt.Outcome.TRANSIENT:
+            if item.outcome == Outcome.TRANSIENT:
                 unsent = batch[i + 1 :]
                 break
         rounds.record_round(lane, token, sent, unsent, lost=lost, state=state)
-        if lost:
+        if lost or stop:
             return True
-        if sent and sent[-1].outcome == DeliveryAttempt.Outcome.TRANSIENT:
-            if lane.retry_at is not None:
-                result.retry_in = max(0.0, (lane.retry_at - clock.now()).total_seconds())
-            return True
+        if sent and sent[-1].outcome == Outcome.TRANSIENT:
+            return _after_failure(lane, result)
         if len(deliveries) < limit:
-            # The lane was empty behind this round; what came since is found by the caller's
-            # look after releasing the lease (`_has_due_work`), one query saved per lane.
-            return False
+            return False  # the lane was empty behind this round
     return False
+
+
+def _after_failure(lane: Lane, result: LaneResult) -> bool:
+    """After a transient failure the lane backs off; its task retries at that moment."""
+    if lane.retry_at is not None:
+        wait = max(0.0, (lane.retry_at - clock.now()).total_seconds())
+        result.lane_retries[lane.pk] = wait
+    return False
+
+
+def _target_now(lane: Lane) -> Target | None:
+    now = lane_sql.partner_now(lane.partner_id)
+    if now is None or now.paused:
+        return None
+    lane.consecutive_failures = now.consecutive_failures
+    return targets.target(partner=now.partner, receiver_url=now.receiver_url, roles=now.roles)
 
 
 def _send(delivery: Delivery, message: Message | None, target: Target) -> Sent:
     item = Sent(delivery=delivery, message=message, started=clock.now())
     if message is None:
-        return item  # the object is gone; its parent's PUT carries it
+        item.gone = True  # the object is gone; its parent's PUT carries it
+        return item
     item.url = join_url(target.receiver_url, *message.segments)
     try:
         item.result = ocpi_request(
@@ -193,7 +268,12 @@ def _send(delivery: Delivery, message: Message | None, target: Target) -> Sent:
             routing=target.routing,
         )
     except OcpiCallFailed as exc:
-        item.outcome, item.error = outcomes.classify_no_answer(exc)
-        return item
-    item.outcome, item.error = outcomes.classify(item.result)
+        verdict = outcomes.classify_no_answer(exc)
+    except SoftTimeLimitExceeded:
+        # Should not happen (the budget), but if it does the call is written down as failed.
+        verdict = outcomes.Verdict(Outcome.TRANSIENT, error=LOST)
+    else:
+        verdict = outcomes.classify(item.result)
+    item.outcome, item.error = verdict.outcome, verdict.error
+    item.answer, item.warning = verdict.answer, verdict.warning
     return item

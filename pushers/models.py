@@ -73,6 +73,11 @@ class PartnerPushState(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # The circuit breaker (`outcomes`): transient failures in a row, and since when. From
+    # PUSH_BREAKER_FAILURES on the partner is degraded: one call at a time (a probe) until
+    # a call succeeds again.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "partner push state"
@@ -117,6 +122,7 @@ class Lane(models.Model):
     paused: bool
     last_success: "datetime | None"  # PartnerPushState.last_success_at when read
     roles: "list[PartnerRole]"  # the partner's roles, for the addressee
+    consecutive_failures: int  # PartnerPushState.consecutive_failures when read
 
     def __str__(self) -> str:
         return f"lane {self.partner_id}/{self.location_id}"
@@ -234,6 +240,10 @@ class DeliveryAttempt(models.Model):
     ocpi_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # What the partner said: its OCPI status_message, else the start of its answer's body.
+    answer = models.CharField(max_length=500, blank=True)
+    # A success that did not follow the protocol (e.g. HTTP 2xx without an OCPI envelope).
+    warning = models.CharField(max_length=200, blank=True)
     request_id = models.CharField(max_length=36, blank=True)
 
     class Meta:
@@ -242,3 +252,23 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} -> {self.outcome}"
+
+
+class SendSlot(models.Model):
+    """One of a partner's PUSH_PARTNER_CONCURRENCY sending slots: a worker sends to a partner
+    only while it holds one (a lease taken with a conditional UPDATE, like the lane's), so a
+    slow or hostile partner holds at most that many calls in flight across every worker
+    machine, and the other partners' sends never wait behind it (`slots`)."""
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    busy_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "number"], name="unique_send_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.number} of partner {self.partner_id}"

@@ -25,13 +25,14 @@ sync sends the current state instead.
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
 
-from versions.client import OcpiCallFailed, OcpiResult
+from versions.client import OcpiCallFailed, OcpiResult, PartnerUrlRefused
 
 from . import clock
 from .coalescing import Change, merge_one
@@ -53,27 +54,58 @@ TASK_RETRY_ON_DATABASE_ERROR: dict[str, Any] = {
 }
 
 
-def classify(result: OcpiResult) -> tuple[str, str]:
-    """(outcome, error) of an answer."""
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    error: str = ""  # why it failed, for the Delivery and the partner's health
+    answer: str = ""  # what the partner said (its status_message, else its body's start)
+    warning: str = ""  # a success that did not follow the protocol
+
+
+# OCPI 2.2.1, Status codes, 4xxx (hub errors): 4001 "unknown receiver" will not change by
+# itself; a timeout (4002) or connection problem (4003) at the hub, or a generic hub error,
+# is the hub's or the receiving party's trouble of the moment.
+_PERMANENT_HUB_CODES = frozenset({4001})
+
+
+def classify(result: OcpiResult) -> Verdict:
+    """What an answer means (see the module docstring)."""
+    answer = _answer(result)
+    error = f"HTTP {result.http_status}"
+    if result.ocpi_status is not None:
+        error += f" OCPI {result.ocpi_status}"
+    error = (f"{error}: {answer}" if answer else error)[:500]
     if result.ok:
-        return Outcome.SUCCESS, ""
+        return Verdict(Outcome.SUCCESS, answer=answer)
+    if 200 <= result.http_status < 300 and result.ocpi_status is None:
+        # Many receivers answer a push with an empty body or their own JSON: the HTTP status
+        # says it was taken. Not retried (it would be retried for hours), but noted.
+        return Verdict(Outcome.SUCCESS, answer=answer, warning="No OCPI envelope in the answer")
     if _transient(result):
-        return Outcome.TRANSIENT, result.describe()[:500]
-    return Outcome.PERMANENT, result.describe()[:500]
+        return Verdict(Outcome.TRANSIENT, error=error, answer=answer)
+    return Verdict(Outcome.PERMANENT, error=error, answer=answer)
 
 
-def classify_no_answer(failure: OcpiCallFailed) -> tuple[str, str]:
-    """(outcome, error) of a call that got no answer: always worth another try."""
-    return Outcome.TRANSIENT, failure.reason[:500]
+def classify_no_answer(failure: OcpiCallFailed) -> Verdict:
+    """A call that got no answer: always worth another try, except a partner URL we refuse
+    to call (it will not change until the partner registers a usable one)."""
+    if isinstance(failure, PartnerUrlRefused):
+        return Verdict(Outcome.PERMANENT, error=failure.reason[:500])
+    return Verdict(Outcome.TRANSIENT, error=failure.reason[:500])
+
+
+def _answer(result: OcpiResult) -> str:
+    text = result.status_message or result.body_excerpt
+    return " ".join(text.split())[:300]
 
 
 def _transient(result: OcpiResult) -> bool:
-    if result.http_status >= 500 or result.http_status == 429:
+    http, ocpi = result.http_status, result.ocpi_status
+    if http >= 500 or http in (408, 429):
         return True
-    if 200 <= result.http_status < 300:
-        # No envelope at all: a broken proxy or server, not a refusal.
-        return result.ocpi_status is None or 3000 <= result.ocpi_status < 4000
-    return False
+    if ocpi is not None and 4000 <= ocpi < 5000:
+        return ocpi not in _PERMANENT_HUB_CODES
+    return 200 <= http < 300 and ocpi is not None and 3000 <= ocpi < 4000
 
 
 def backoff(failures: int) -> float:

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from versions.client import OcpiResult
 
@@ -32,11 +34,14 @@ class Sent:
     url: str = ""
     outcome: str = DeliveryAttempt.Outcome.SUCCESS
     error: str = ""
+    answer: str = ""
+    warning: str = ""
     result: OcpiResult | None = None  # None: no answer (or no call)
+    gone: bool = False  # no call: the object is gone, its parent's PUT carries it
 
     @property
     def method(self) -> str:
-        return self.message.method if self.message is not None else ""
+        return self.message.method if self.message is not None else self.delivery.method
 
     @property
     def http_status(self) -> int | None:
@@ -75,8 +80,8 @@ def record_round(
     Outcome = DeliveryAttempt.Outcome
     now = clock.now()
     partner_id = lane.partner_id
-    gone = [s.delivery.pk for s in sent if s.message is None]
-    calls = [s for s in sent if s.message is not None]
+    gone = [s.delivery.pk for s in sent if s.gone]
+    calls = [s for s in sent if not s.gone]
     ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
     parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
     failed = next((s for s in calls if s.outcome == Outcome.TRANSIENT), None)
@@ -115,6 +120,8 @@ def record_round(
                     ocpi_status=s.ocpi_status,
                     duration_ms=s.duration_ms,
                     error=s.error,
+                    answer=s.answer[:500],
+                    warning=s.warning[:200],
                     request_id=s.result.request_id if s.result else "",
                 )
                 for s in calls
@@ -138,19 +145,9 @@ def record_round(
                 last_latency_ms=s.duration_ms,
             )
 
-        health: dict[str, Any] = {}
-        last_success = getattr(lane, "last_success", None)
-        if ok and (last_success is None or now - last_success >= LAST_SUCCESS_RESOLUTION):
-            health["last_success_at"] = now
-        if parked or failed:
-            health.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
-            if ok:
-                health["last_success_at"] = now
-        if health:
-            if not PartnerPushState.objects.filter(partner_id=partner_id).update(**health):
-                PartnerPushState.objects.get_or_create(partner_id=partner_id, defaults=health)
-            if "last_success_at" in health:
-                lane.last_success = now
+        _record_health(
+            lane, now, ok=bool(ok), answered=bool(ok or parked), failed=failed, parked=parked
+        )
 
         for s in parked:
             Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
@@ -175,3 +172,41 @@ def record_round(
             coalescing.back_to_pending(delivery, next_attempt_at=lane.retry_at)
         for delivery in unsent:
             coalescing.back_to_pending(delivery, next_attempt_at=None)
+
+
+def _record_health(
+    lane: Lane, now: datetime, *, ok: bool, answered: bool, failed: Sent | None, parked: list[Sent]
+) -> None:
+    """The partner's health: last success and failure, and the circuit breaker's count of
+    transient failures in a row (`outcomes`: a partner that answers is no longer failing)."""
+    health: dict[str, Any] = {}
+    last_success = getattr(lane, "last_success", None)
+    if ok and (last_success is None or now - last_success >= LAST_SUCCESS_RESOLUTION):
+        health["last_success_at"] = now
+    if parked or failed:
+        health.update(last_failure_at=now, last_error=(failed or parked[-1]).error)
+        if ok:
+            health["last_success_at"] = now
+    failing = getattr(lane, "consecutive_failures", 0)
+    if failed is not None and not answered:
+        health.update(
+            consecutive_failures=F("consecutive_failures") + 1,
+            failing_since=Coalesce(F("failing_since"), Value(now)),
+        )
+    elif failed is not None:  # answered, then failed: a new run of failures starts
+        health.update(consecutive_failures=1, failing_since=now)
+    elif answered and failing:
+        health.update(consecutive_failures=0, failing_since=None)
+    if not health:
+        return
+    if not PartnerPushState.objects.filter(partner_id=lane.partner_id).update(**health):
+        first = {k: v for k, v in health.items() if not hasattr(v, "resolve_expression")}
+        if failed is not None:
+            first.update(consecutive_failures=1, failing_since=now)
+        PartnerPushState.objects.get_or_create(partner_id=lane.partner_id, defaults=first)
+    if "last_success_at" in health:
+        lane.last_success = now
+    if failed is not None:
+        lane.consecutive_failures = 1 if answered else failing + 1
+    elif answered:
+        lane.consecutive_failures = 0

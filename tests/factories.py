@@ -45,14 +45,16 @@ class ConnectorFactory(factory.django.DjangoModelFactory):
     max_amperage = 16
 
 
-def ocpi_result(http_status: int, ocpi_status: int | None) -> OcpiResult:
-    """An answer of the outbound client with these statuses and nothing else of interest."""
+def ocpi_result(
+    http_status: int, ocpi_status: int | None, *, message: str = "", body: bytes = b""
+) -> OcpiResult:
+    """An answer of the outbound client with these statuses (and status_message or body)."""
     return OcpiResult(
         http_status=http_status,
         ocpi_status=ocpi_status,
         data=None,
-        status_message="",
-        body_excerpt="",
+        status_message=message,
+        body_excerpt=body.decode(errors="replace")[:500],
         duration_ms=1,
         request_id="r",
     )

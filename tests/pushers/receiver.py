@@ -10,6 +10,7 @@ be told to fail, or be down (stopped, then started again on the same port).
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.ocpi_partner_server import VERSION, FakeEmsp, RecordedRequest, _json, envelope
@@ -27,9 +28,15 @@ class Receiver(FakeEmsp):
         super().__post_init__()
         self.accepted_tokens[PUSH_TOKEN] = "C"
         self.delay = 0.0  # seconds to wait before answering
+        # Called with each request before it is answered (in the server's thread).
+        self.before_answer: Callable[[RecordedRequest], None] | None = None
+        self.in_flight = self.max_in_flight = 0  # requests being answered: now, at most
         self._port: int | None = None
         self._sequence: list[tuple[int, int]] = []  # (http, ocpi) answers to give first
         self._tree_lock = threading.Lock()
+        # Each Location's `last_updated` after every message applied to it, in the order
+        # they were applied: what a client of this receiver saw over time (the order tests).
+        self.location_stamps: dict[tuple[str, str, str], list[str]] = {}
 
     def start(self) -> "Receiver":
         from http.server import ThreadingHTTPServer
@@ -65,9 +72,18 @@ class Receiver(FakeEmsp):
     # --- handling --------------------------------------------------------------------------
 
     def _handle(self, request: RecordedRequest) -> tuple[int, bytes]:
-        if self.delay:
-            time.sleep(self.delay)
-        return super()._handle(request)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.before_answer is not None:
+                self.before_answer(request)
+            if self.delay:
+                time.sleep(self.delay)
+            return super()._handle(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _locations(self, request: RecordedRequest, path: str) -> tuple[int, bytes]:
         with self._lock:
@@ -76,7 +92,12 @@ class Receiver(FakeEmsp):
                 return http_status, _json(envelope(status_code=ocpi_status, message="as told"))
         parts = path.removeprefix(f"/ocpi/emsp/{VERSION}/locations/").split("/")
         with self._tree_lock:
-            return self._apply(request.method, parts, request.body)
+            answer = self._apply(request.method, parts, request.body)
+            location = self.locations.get(tuple(parts[:3]))
+            if answer[0] < 300 and location is not None:
+                stamps = self.location_stamps.setdefault(tuple(parts[:3]), [])
+                stamps.append(location.get("last_updated"))
+            return answer
 
     def _apply(self, method: str, parts: list[str], body: Any) -> tuple[int, bytes]:
         key = tuple(parts[:3])

@@ -16,7 +16,15 @@ from pushers import sweeper
 from pushers.models import Delivery
 from versions.datetimes import format_ocpi_datetime
 
-from .conftest import build_site, ours, point_app_at_broker, theirs, wait_until
+from .conftest import (
+    add_push_partner,
+    build_site,
+    ours,
+    point_app_at_broker,
+    theirs,
+    wait_until,
+)
+from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -149,3 +157,29 @@ def test_a_change_of_an_evse_quiet_since_its_last_burst_goes_at_once(
     assert delivery.changes == 1
     # Sent as soon as a worker had it, not held for the 4 s quiet period.
     assert (delivery.last_attempt_at - delivery.created_at).total_seconds() < 3
+
+
+@pytest.mark.parametrize("worker_env", [{"PUSH_PARTNER_CONCURRENCY": "1"}])
+def test_a_slow_partner_holds_its_own_slot_and_a_healthy_one_gets_its_changes_meanwhile(
+    worker, push_partner, receiver
+):
+    # Two pool processes, one slot per partner: the slow partner can hold one process only.
+    with Receiver() as healthy_receiver:
+        healthy = add_push_partner(healthy_receiver, name="Healthy eMSP", party_id="HLT")
+        receiver.delay = 1.5  # the slow partner (`push_partner`)
+        sites = [build_site() for _ in range(6)]
+        wait_until(_in_sync(healthy_receiver, sites))
+        evse = EVSE.objects.get(location=sites[0])
+        evse.status = Status.CHARGING
+        services.evse_update(evse=evse)
+
+        wait_until(lambda: len(healthy_receiver.pushes()) == 7)
+        # The healthy partner had its change while the slow one was still working through
+        # its backlog, one call at a time.
+        slow_waiting = Delivery.objects.filter(
+            partner=push_partner, status__in=Delivery.OPEN
+        ).count()
+        assert slow_waiting > 0
+        assert Delivery.objects.filter(partner=healthy, status__in=Delivery.OPEN).count() == 0
+        wait_until(_in_sync(receiver, sites), timeout=90)
+        assert receiver.max_in_flight == 1
