@@ -42,6 +42,8 @@ from urllib.parse import quote
 import orjson
 import urllib3
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -89,28 +91,29 @@ class PartnerUrlRefused(OcpiCallFailed):
 # --- The call in progress: its deadline, seen by the sockets -------------------------------
 
 
-@dataclass(slots=True)
-class _Call:
-    ends: float  # time.monotonic() at the deadline
-    read_timeout: float  # seconds one read may wait, within the deadline
-
-    def timeout(self, at_most: float | None) -> float:
-        """The socket timeout to use now: what is left of the deadline, at most `at_most`."""
-        left = self.ends - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline exceeded")
-        return left if at_most is None else min(left, at_most)
+# The deadline (a time.monotonic() value) of the call in progress, per thread (and asyncio
+# task): a pooled socket serves one call at a time and keeps the deadline of that call.
+_current_deadline: ContextVar[float | None] = ContextVar("ocpi_call_deadline", default=None)
 
 
-# Per thread (and per asyncio task): a pooled socket serves one call at a time, and reads
-# the deadline of the call it is serving.
-_current_call: ContextVar[_Call | None] = ContextVar("ocpi_current_call", default=None)
+def _time_left(at_most: float | None) -> float | None:
+    """The timeout to wait with now: `at_most`, or less when the call's deadline is nearer."""
+    ends = _current_deadline.get()
+    if ends is None:
+        return at_most
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("deadline exceeded")
+    return left if at_most is None or at_most > left else at_most
 
 
 def _bound(sock: socket.socket) -> None:
-    call = _current_call.get()
-    if call is not None:
-        sock.settimeout(call.timeout(call.read_timeout))
+    # urllib3 sets the connect timeout before sending and the read timeout before reading;
+    # lower it when the deadline is nearer (one system call, only then).
+    current = sock.gettimeout()
+    wanted = _time_left(current)
+    if wanted != current:
+        sock.settimeout(wanted)
 
 
 class _DeadlineSocket(socket.socket):
@@ -177,11 +180,9 @@ def _connect_checked(conn: HTTPConnection) -> socket.socket:
     error: Exception = NewConnectionError(conn, f"No address found for {conn.host}")
     for family, kind, proto, _, sockaddr in candidates:
         sock = _DeadlineSocket(family, kind, proto)
-        timeout: float | None = conn.timeout  # the connect timeout (urllib3 sets it)
+        timeout = conn.timeout  # the connect timeout (urllib3 sets it)
         try:
-            call = _current_call.get()
-            if call is not None:
-                timeout = call.timeout(timeout)
+            timeout = _time_left(timeout)
             for option in conn.socket_options or ():
                 sock.setsockopt(*option)
             sock.settimeout(timeout)
@@ -230,23 +231,14 @@ def _tls_context() -> ssl.SSLContext:
 
 
 _client: urllib3.PoolManager | None = None
-_client_key: tuple | None = None
+_client_pid: int | None = None
 
 
 def _http() -> urllib3.PoolManager:
     # One pool per process; Celery's prefork workers must not share a parent's sockets,
-    # hence the pid. A changed address rule (tests) must not reuse connections checked
-    # under the old one.
-    global _client, _client_key
-    key = (
-        os.getpid(),
-        settings.OCPI_HTTP_CONNECT_TIMEOUT,
-        settings.OCPI_HTTP_READ_TIMEOUT,
-        settings.OCPI_ALLOW_PRIVATE_PARTNER_URLS,
-    )
-    if _client is None or _client_key != key:
-        if _client is not None and _client_key is not None and _client_key[0] == key[0]:
-            _client.clear()
+    # hence the pid check.
+    global _client, _client_pid
+    if _client is None or _client_pid != os.getpid():
         _client = urllib3.PoolManager(
             # No retries and no redirects: a failed push is retried by the push engine with
             # backoff, and a redirect is an answer to report, not to follow with our token.
@@ -262,8 +254,23 @@ def _http() -> urllib3.PoolManager:
             "http": _CheckedHTTPConnectionPool,
             "https": _CheckedHTTPSConnectionPool,
         }
-        _client_key = key
+        _client_pid = os.getpid()
     return _client
+
+
+_POOL_SETTINGS = frozenset(
+    {"OCPI_HTTP_CONNECT_TIMEOUT", "OCPI_HTTP_READ_TIMEOUT", "OCPI_ALLOW_PRIVATE_PARTNER_URLS"}
+)
+
+
+@receiver(setting_changed)
+def _forget_pool(*, setting: str, **kwargs: Any) -> None:
+    # Tests change settings: the pool keeps the timeouts it was built with, and connections
+    # checked under another address rule must not be reused.
+    global _client
+    if setting in _POOL_SETTINGS and _client is not None:
+        _client.clear()
+        _client = None
 
 
 # --- Answers -------------------------------------------------------------------------------
@@ -336,11 +343,8 @@ def ocpi_request(
     # A timeout of this call's own, else the pool's (the settings' connect and read timeouts).
     extra: dict[str, Any] = {} if timeout is None else {"timeout": urllib3.Timeout(timeout)}
     started = time.monotonic()
-    call = _Call(
-        ends=started + seconds,
-        read_timeout=settings.OCPI_HTTP_READ_TIMEOUT if timeout is None else timeout,
-    )
-    bound = _current_call.set(call)
+    ends = started + seconds
+    bound = _current_deadline.set(ends)
     try:
         response = _http().request(
             method,
@@ -359,11 +363,11 @@ def ocpi_request(
         logger.warning("OCPI %s %s failed: %s", method, url, exc.reason)
         raise
     except HTTPError as exc:
-        reason = _no_answer_reason(exc, call, seconds)
+        reason = _no_answer_reason(exc, ends, seconds)
         logger.warning("OCPI %s %s failed: %s", method, url, reason)
         raise OcpiCallFailed(reason) from None
     finally:
-        _current_call.reset(bound)
+        _current_deadline.reset(bound)
     duration_ms = round((time.monotonic() - started) * 1000)
     result = _parse(response.status, raw, duration_ms=duration_ms, request_id=request_id)
     logger.info("OCPI %s %s -> %s in %d ms", method, url, result.describe(), duration_ms)
@@ -393,8 +397,8 @@ def _read_body(response: urllib3.BaseHTTPResponse, cap: int) -> bytes | bytearra
     return body
 
 
-def _no_answer_reason(exc: HTTPError, call: _Call, seconds: float) -> str:
-    if time.monotonic() >= call.ends - 0.01:  # poll() may wake a hair before the deadline
+def _no_answer_reason(exc: HTTPError, ends: float, seconds: float) -> str:
+    if time.monotonic() >= ends - 0.01:  # poll() may wake a hair before the deadline
         return f"deadline of {seconds:g} s exceeded"
     kind = _failure_kind(exc)
     return f"timeout ({kind})" if kind.endswith("Timeout") else f"connection failed ({kind})"
