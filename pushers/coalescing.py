@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from . import clock
+from . import clock, slots
 from .models import ChangeRecord, Delivery, FullSync, Lane
 
 Level = ChangeRecord.Level
@@ -74,6 +74,7 @@ def lock_lanes(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Lane]:
         Lane.objects.bulk_create(
             [Lane(partner_id=p, location_id=loc) for p, loc in missing], ignore_conflicts=True
         )
+        slots.ensure(p for p, _ in missing)  # a partner's first lanes: its sending slots too
     found = {
         (lane.partner_id, lane.location_id): lane
         for lane in lanes.select_for_update().order_by("pk")

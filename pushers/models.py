@@ -214,7 +214,10 @@ class Delivery(models.Model):
                 fields=["lane", "status", "queued_at", "id"], name="delivery_lane_head_idx"
             ),
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
-            models.Index(fields=["partner", "status"], name="delivery_partner_status_idx"),
+            # Also the order in which a slot holder takes a partner's lanes (`next_due_lane`).
+            models.Index(
+                fields=["partner", "status", "queued_at", "id"], name="delivery_partner_queue_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ simply end. After letting a slot go, the holder looks once more for due lanes, s
 whose task found the slots taken is never left behind (`lanes.send_lane`).
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,13 +31,6 @@ def _limit_sql() -> str:
 def acquire(lane_id: int, token: str) -> int | None:
     """Lease a free slot of the partner of `lane_id`; returns the partner's id, or None
     when every slot it may use now is taken."""
-    partner_id = _acquire(lane_id, token)
-    if partner_id is None and _ensure_slots(lane_id):
-        partner_id = _acquire(lane_id, token)  # the partner's slot rows were just created
-    return partner_id
-
-
-def _acquire(lane_id: int, token: str) -> int | None:
     now = clock.now()
     at = connection.ops.adapt_datetimefield_value
     slot = table(SendSlot)
@@ -63,17 +57,17 @@ def _acquire(lane_id: int, token: str) -> int | None:
     return row[0] if row else None
 
 
-def _ensure_slots(lane_id: int) -> bool:
-    """Create the missing slot rows of the lane's partner; True if any was created."""
-    partner_id = Lane.objects.filter(pk=lane_id).values_list("partner_id", flat=True).first()
-    if partner_id is None:
-        return False
-    have = set(SendSlot.objects.filter(partner_id=partner_id).values_list("number", flat=True))
-    missing = [n for n in range(settings.PUSH_PARTNER_CONCURRENCY) if n not in have]
+def ensure(partner_ids: Iterable[int]) -> None:
+    """Create the partners' missing slot rows: when their first lanes are created
+    (`coalescing.lock_lanes`), and by the sweeper (a raised PUSH_PARTNER_CONCURRENCY)."""
     SendSlot.objects.bulk_create(
-        [SendSlot(partner_id=partner_id, number=n) for n in missing], ignore_conflicts=True
+        [
+            SendSlot(partner_id=partner_id, number=n)
+            for partner_id in sorted(set(partner_ids))
+            for n in range(settings.PUSH_PARTNER_CONCURRENCY)
+        ],
+        ignore_conflicts=True,
     )
-    return bool(missing)
 
 
 def renew(partner_id: int, token: str) -> None:

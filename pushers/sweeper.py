@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from . import clock, operations, queue
+from . import clock, operations, queue, slots, targets
 from .models import ChangeRecord, Delivery, DeliveryAttempt, PartnerPushState
 
 Status = Delivery.Status
@@ -43,6 +43,10 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
         if not queue.enqueue_fan_out(ids[start : start + batch]):
             break
         result.change_records += len(ids[start : start + batch])
+
+    # A raised PUSH_PARTNER_CONCURRENCY takes effect here (new partners get theirs with
+    # their first lanes).
+    slots.ensure(targets.push_partner_ids())
 
     paused = PartnerPushState.objects.filter(push_paused=True).values("partner_id")
     lane_ids = list(
