@@ -399,7 +399,7 @@ def _read_body(response: urllib3.BaseHTTPResponse, cap: int) -> bytes | bytearra
 
 def _no_answer_reason(exc: HTTPError, ends: float, seconds: float) -> str:
     if time.monotonic() >= ends - 0.01:  # poll() may wake a hair before the deadline
-        return f"deadline of {seconds:g} s exceeded"
+        return f"deadline of {round(seconds, 2):g} s exceeded"
     kind = _failure_kind(exc)
     return f"timeout ({kind})" if kind.endswith("Timeout") else f"connection failed ({kind})"
 
