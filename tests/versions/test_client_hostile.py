@@ -166,7 +166,7 @@ def test_a_streamed_answer_larger_than_the_cap_stops_at_the_cap_and_stays_small_
     grown_mb = (_peak_rss_kb() - before) / 1024
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == f"answer larger than {CAP} bytes"
-    assert elapsed < 1
+    assert elapsed < 2
     assert grown_mb < 50, f"peak RSS grew by {grown_mb:.0f} MB"
 
 
@@ -177,7 +177,7 @@ def test_a_compressed_answer_is_capped_after_decoding():
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == f"answer larger than {CAP} bytes"
-    assert elapsed < 1
+    assert elapsed < 2
 
 
 @pytest.mark.parametrize("announce", [True, False])
