@@ -59,7 +59,7 @@ COMPONENTS = {
 _EXCHANGE_FAILED = {
     "allOf": [
         ref("OcpiError"),
-        {"properties": {"status_code": {"enum": [2001, 3001, 3002, 3003]}}},
+        {"properties": {"status_code": {"enum": [2001, 3000, 3001, 3002, 3003]}}},
     ]
 }
 
@@ -88,8 +88,10 @@ def _exchange(method: str, summary: str, description: str, not_allowed: str):
                 {"oneOf": [ref("CredentialsResponse"), _EXCHANGE_FAILED]},
                 "The request reached the OCPI layer: our credentials object with the new "
                 "token for the caller (1000), or an OCPI error: 2001 invalid credentials "
-                "object (data names the wrong fields), 3001 the caller's versions or details "
-                "could not be fetched, 3002 no common version, 3003 required endpoints missing.",
+                "object (data names the wrong fields), 3000 too many registrations in "
+                "progress (try again later), 3001 the caller's versions or details could not "
+                "be fetched or a URL could not be used, 3002 no common version, 3003 required "
+                "endpoints missing.",
             ),
             400: BAD_JSON,
             401: UNAUTHORIZED,

@@ -25,8 +25,9 @@ from .tokens import hash_token
 
 
 class HandshakesBusyError(OcpiError):
-    """All handshake slots of this process are taken: OCPI 3000 (Generic server error), HTTP
-    200 like every error past the transport layer; the partner tries again later."""
+    """All handshake slots of this process are taken: 3000, "Generic server error" (OCPI
+    2.2.1, Status codes, 3xxx Server errors), HTTP 200 like every error past the transport
+    layer; the partner tries again later."""
 
     ocpi_status = OcpiStatus.SERVER_ERROR
 
