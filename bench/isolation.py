@@ -9,11 +9,12 @@ Runs on PostgreSQL (database `bench_isolation` on 127.0.0.1, dropped and recreat
 Redis (db 6, flushed), with the app started as the Procfile starts it, and the hostile
 partners of `tests/hostile_servers.py` in processes of their own. Not part of `make test`.
 
-**Part 1, push isolation** (to be written with the push engine's partner isolation): a
-healthy partner's save-to-receipt latency p50/p99 alone, then with one slow (10 s), one
-dripping and one never-answering partner registered at the same time; targets: ratio of
-p50s ≤ 1.5, every change reaches the healthy partner. The pieces it needs are here:
-`prepare_database`, `procfile_command` (its `worker` and `beat` lines), `hostile_server`.
+**Part 1, push isolation**: the Procfile's Celery processes (`worker`, `sender`, `beat`) and
+a healthy partner (the test receiver, in a process of its own). It measures the healthy
+partner's save-to-receipt latency for `--changes` EVSE changes, one at a time: alone, then
+with one slow (10 s), one dripping (a byte every 5 s) and one never-answering partner
+registered too, after a backlog of `--backlog` changes queued for every partner. Targets:
+ratio of p50s ≤ 1.5, every change reaches the healthy partner.
 
 **Part 2, the web tier**: the web processes of the Procfile (gunicorn, gthread) and a
 registered partner reading the Locations Sender API. It measures Locations GETs one after
@@ -37,6 +38,7 @@ import statistics
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -338,9 +340,150 @@ def part_2(args) -> bool:
     return all(ok for _, ok, _ in checks)
 
 
+@contextmanager
+def push_workers(env: dict[str, str], log_dir: Path) -> Iterator[list[subprocess.Popen]]:
+    """The Procfile's Celery processes: `worker` (fan-out, sweeper), `sender`, `beat`."""
+    processes = []
+    for name in ("worker", "sender", "beat"):
+        command = procfile_command(name, env)
+        command = [str(BIN / command[0]), *command[1:], "--loglevel=WARNING"]
+        if name == "beat":
+            command += ["--schedule", str(log_dir / "celerybeat-schedule")]
+        log = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - the child process owns it
+        processes.append(
+            subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        )
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+
+
 def part_1(args) -> bool:
-    print("Part 1 (push isolation) is not written yet: see the module docstring.")
-    return True
+    """A healthy partner's save-to-receipt latency alone, then with a slow, a dripping and a
+    never-answering partner registered too (each with a backlog of `--backlog` changes)."""
+    env = bench_env(_free_port())
+    print(f"Preparing bench_isolation ({args.locations} Locations) ...", flush=True)
+    prepare_database(env, locations=args.locations, pending=0)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from bench.push import ReceiverProcess
+    from locations import services
+    from locations.enums import Status
+    from locations.models import EVSE
+    from partners.models import InterfaceRole, PartnerEndpoint
+    from partners.services import partner_create
+    from pushers.models import Delivery, PartnerPushState
+    from tests.pushers.receiver import PUSH_TOKEN, Receiver
+
+    def add_partner(name: str, party_id: str, url: str):
+        partner, _ = partner_create(name=name, country_code="DE", party_id=party_id)
+        partner.outgoing_token = PUSH_TOKEN
+        partner.save()
+        PartnerEndpoint.objects.create(
+            partner=partner, identifier="locations", role=InterfaceRole.RECEIVER, url=url
+        )
+        return partner
+
+    class KeepAlive(Receiver):
+        protocol_version = "HTTP/1.1"
+
+    receiver = ReceiverProcess(KeepAlive, 0, count=1)
+    receiver.start()
+    healthy = add_partner("healthy", "HEA", receiver.locations_url)
+    evses = list(
+        EVSE.objects.select_related("location").exclude(status=Status.REMOVED).order_by("row_id")
+    )
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-isolation-push-"))
+
+    def measure(targets) -> list[float]:
+        """One change at a time: commit → the healthy partner has it (ms)."""
+        latencies = []
+        for evse in targets:
+            evse.status = Status.CHARGING if evse.status != Status.CHARGING else Status.BLOCKED
+            before = len(receiver.requests)
+            services.evse_update(evse=evse)
+            saved_at = time.monotonic()
+            path = f"/{evse.location.id}/{evse.uid}"
+            deadline = saved_at + 120
+            while True:
+                got = [r for r in receiver.requests[before:] if r.path.endswith(path)]
+                if got:
+                    latencies.append((got[0].received_at - saved_at) * 1000)
+                    break
+                if time.monotonic() > deadline:
+                    latencies.append(float("inf"))  # never arrived: fails the target
+                    break
+                time.sleep(0.002)
+            time.sleep(args.pause)
+        return latencies
+
+    n = args.changes
+    with push_workers(env, log_dir):
+        time.sleep(3)  # workers ready
+        measure(evses[-5:])  # warm up the workers' connections
+        alone = measure(evses[:n])
+        with (
+            hostile_server("slow", "--delay", "10") as slow_url,
+            hostile_server("drip", "--interval", "5") as drip_url,
+            hostile_server("silent") as silent_url,
+        ):
+            suffix = "/ocpi/emsp/2.2.1/locations"
+            hostile = [
+                add_partner("slow", "SLO", slow_url + suffix),
+                add_partner("dripping", "DRI", drip_url + suffix),
+                add_partner("silent", "SIL", silent_url + suffix),
+            ]
+            # A backlog for everyone: one transaction changing `--backlog` other EVSEs.
+            with transaction.atomic():
+                services.evses_set_status(
+                    evses=evses[2 * n : 2 * n + args.backlog], status=Status.BLOCKED
+                )
+            time.sleep(2)
+            loaded = measure(evses[n : 2 * n])
+            waiting = {
+                p.name: Delivery.objects.filter(partner=p, status__in=Delivery.OPEN).count()
+                for p in hostile
+            }
+            states = {
+                s.partner.name: (s.consecutive_failures, s.failing_since is not None)
+                for s in PartnerPushState.objects.filter(partner__in=hostile).select_related(
+                    "partner"
+                )
+            }
+    receiver.stop()
+    healthy_waiting = Delivery.objects.filter(partner=healthy, status__in=Delivery.OPEN).count()
+
+    def summary(values: list[float]) -> str:
+        return f"p50 {statistics.median(values):.1f} ms, p99 {pct(values, 0.99):.1f} ms"
+
+    ratio = statistics.median(loaded) / statistics.median(alone)
+    print(f"Part 1, healthy partner alone ({n} changes):     {summary(alone)}")
+    print(f"Part 1, with slow, dripping and silent partners: {summary(loaded)}")
+    print(f"Hostile partners' open deliveries at the end: {waiting}")
+    print(f"Hostile partners' (failures in a row, failing): {states}")
+    checks = [
+        ("healthy p50 with hostile partners ÷ alone ≤ 1.5", ratio <= 1.5, f"{ratio:.2f}"),
+        (
+            "every change reached the healthy partner",
+            all(v != float("inf") for v in alone + loaded) and healthy_waiting == 0,
+            f"{len(alone) + len(loaded)} changes",
+        ),
+    ]
+    print("Targets:")
+    for label, ok, value in checks:
+        print(f"  {label:58} {value:>18}  {'OK' if ok else 'MISSED'}")
+    print(f"Worker logs: {log_dir}")
+    return all(ok for _, ok, _ in checks)
 
 
 def main() -> None:
@@ -352,6 +495,9 @@ def main() -> None:
     parser.add_argument("--drip-interval", type=float, default=2.0, help="seconds per byte")
     parser.add_argument("--huge-bytes", type=int, default=10**9)
     parser.add_argument("--worker-class", choices=["procfile", "sync"], default="procfile")
+    parser.add_argument("--changes", type=int, default=40, help="part 1: measured changes")
+    parser.add_argument("--backlog", type=int, default=60, help="part 1: changes queued first")
+    parser.add_argument("--pause", type=float, default=0.2, help="part 1: seconds between")
     args = parser.parse_args()
     ok = True
     if args.part in ("1", "all"):
