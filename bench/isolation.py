@@ -4,6 +4,7 @@ the web tier, or the memory of our processes.
     .venv/bin/python bench/isolation.py [--part 1|2|all] [--gets 300] [--handshakes 4]
                                         [--drip-interval 2] [--huge-bytes 1000000000]
                                         [--worker-class procfile|sync]
+                                        [--changes 40] [--backlog 60] [--pause 0.2]
 
 Runs on PostgreSQL (database `bench_isolation` on 127.0.0.1, dropped and recreated) and
 Redis (db 6, flushed), with the app started as the Procfile starts it, and the hostile
@@ -12,9 +13,10 @@ partners of `tests/hostile_servers.py` in processes of their own. Not part of `m
 **Part 1, push isolation**: the Procfile's Celery processes (`worker`, `sender`, `beat`) and
 a healthy partner (the test receiver, in a process of its own). It measures the healthy
 partner's save-to-receipt latency for `--changes` EVSE changes, one at a time: alone, then
-with one slow (10 s), one dripping (a byte every 5 s) and one never-answering partner
-registered too, after a backlog of `--backlog` changes queued for every partner. Targets:
-ratio of p50s ≤ 1.5, every change reaches the healthy partner.
+with one slow (10 s), one dripping (a byte every 5 s), one never-answering partner and one
+answering `--huge-bytes` registered too, after a backlog of `--backlog` changes queued for
+every partner. Targets: ratio of p50s ≤ 1.5, every change reaches the healthy partner, the
+sender's pool processes stay under 300 MB.
 
 **Part 2, the web tier**: the web processes of the Procfile (gunicorn, gthread) and a
 registered partner reading the Locations Sender API. It measures Locations GETs one after
@@ -428,7 +430,7 @@ def part_1(args) -> bool:
         return latencies
 
     n = args.changes
-    with push_workers(env, log_dir):
+    with push_workers(env, log_dir) as processes:
         time.sleep(3)  # workers ready
         measure(evses[-5:])  # warm up the workers' connections
         alone = measure(evses[:n])
@@ -436,12 +438,14 @@ def part_1(args) -> bool:
             hostile_server("slow", "--delay", "10") as slow_url,
             hostile_server("drip", "--interval", "5") as drip_url,
             hostile_server("silent") as silent_url,
+            hostile_server("huge", "--size", str(args.huge_bytes), "--no-announce") as huge_url,
         ):
             suffix = "/ocpi/emsp/2.2.1/locations"
             hostile = [
                 add_partner("slow", "SLO", slow_url + suffix),
                 add_partner("dripping", "DRI", drip_url + suffix),
                 add_partner("silent", "SIL", silent_url + suffix),
+                add_partner("huge", "HUG", huge_url + suffix),
             ]
             # A backlog for everyone: one transaction changing `--backlog` other EVSEs.
             with transaction.atomic():
@@ -449,7 +453,9 @@ def part_1(args) -> bool:
                     evses=evses[2 * n : 2 * n + args.backlog], status=Status.BLOCKED
                 )
             time.sleep(2)
+            senders = _children(processes[1].pid)  # the sender's pool processes
             loaded = measure(evses[n : 2 * n])
+            peak_mb = max(_status_kb(pid, "VmHWM") for pid in senders) / 1024
             waiting = {
                 p.name: Delivery.objects.filter(partner=p, status__in=Delivery.OPEN).count()
                 for p in hostile
@@ -471,12 +477,18 @@ def part_1(args) -> bool:
     print(f"Part 1, with slow, dripping and silent partners: {summary(loaded)}")
     print(f"Hostile partners' open deliveries at the end: {waiting}")
     print(f"Hostile partners' (failures in a row, failing): {states}")
+    print(f"Peak RSS of the sender's pool processes: {peak_mb:.0f} MB")
     checks = [
         ("healthy p50 with hostile partners ÷ alone ≤ 1.5", ratio <= 1.5, f"{ratio:.2f}"),
         (
             "every change reached the healthy partner",
             all(v != float("inf") for v in alone + loaded) and healthy_waiting == 0,
             f"{len(alone) + len(loaded)} changes",
+        ),
+        (
+            "a sender process's peak RSS < 300 MB (a partner answering 1 GB)",
+            peak_mb < 300,
+            f"{peak_mb:.0f} MB",
         ),
     ]
     print("Targets:")

@@ -47,6 +47,7 @@ class LaneResult:
     retry_in: float | None = None
     outcomes: list[str] = field(default_factory=list)
     lane_retries: dict[int, float] = field(default_factory=dict)  # lane id → seconds
+    degraded: bool = False  # a probe of a degraded partner failed: no more calls for now
 
 
 # Deliveries of one lane marked as sending and sent back-to-back in one round.
@@ -121,7 +122,7 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
                 slots.renew(partner_id, slot)
     finally:
         slots.release(partner_id, slot)
-    waiting = lane_sql.next_due_lane(partner_id, now=clock.now())
+    waiting = None if result.degraded else lane_sql.next_due_lane(partner_id, now=clock.now())
     if waiting is not None:
         queue.enqueue_lanes([waiting])
     # The retry of a lane that failed transiently: this task's own lane by the task's retry
@@ -237,11 +238,14 @@ def _drain(
 
 
 def _after_failure(lane: Lane, result: LaneResult) -> bool:
-    """After a transient failure the lane backs off; its task retries at that moment."""
+    """After a transient failure the lane backs off; its task retries at that moment. A
+    degraded partner gets no further call from this task: its next probe is the next lane
+    whose backoff ends (the circuit breaker of `outcomes`)."""
     if lane.retry_at is not None:
         wait = max(0.0, (lane.retry_at - clock.now()).total_seconds())
         result.lane_retries[lane.pk] = wait
-    return False
+    result.degraded = getattr(lane, "consecutive_failures", 0) >= settings.PUSH_BREAKER_FAILURES
+    return result.degraded
 
 
 def _target_now(lane: Lane) -> Target | None:

@@ -107,3 +107,28 @@ def test_transient_failures_in_a_row_degrade_the_partner_and_an_answer_restores_
     state.refresh_from_db()
     assert (state.consecutive_failures, state.failing_since) == (0, None)
     assert "active" in admin_client.get("/admin/pushers/partnerpushstate/").content.decode()
+
+
+def test_a_failed_probe_of_a_degraded_partner_ends_its_calls_until_a_backoff_ends(
+    waiting_lanes, push_partner, receiver, settings, monkeypatch
+):
+    from pushers import tasks
+
+    queued: list[tuple[int, float | None]] = []
+    monkeypatch.setattr(
+        tasks.send_lane,
+        "apply_async",
+        lambda args, **options: queued.append((args[0], options.get("countdown"))),
+    )
+    settings.PUSH_BREAKER_FAILURES = 2
+    PartnerPushState.objects.update_or_create(
+        partner=push_partner, defaults={"consecutive_failures": 2}
+    )
+    receiver.answer_next((503, 3000))
+
+    result = lanes.send_lane(waiting_lanes[0].pk)
+
+    assert (result.sent, len(receiver.requests)) == (1, 1)  # one probe, no more
+    assert result.retry_in is not None  # the failed lane's own retry
+    assert queued == []  # and no task for the other lanes: they wait for a probe
+    assert _waiting(push_partner) == 3
