@@ -8,6 +8,15 @@ The admin, the management commands and any future API go through these functions
 - record the change (`locations.changes`, which the push outbox listens to) in that same
   transaction.
 
+Every change of a Location or of anything under it first locks the Location's row, before any
+other row, and only then takes its `last_updated` (never older than the stored one). So the
+changes of one Location commit one after the other in the order of their `last_updated`, and
+the Location's `last_updated` never goes back: without the lock, two transactions changing
+two EVSEs of one Location could commit in the opposite order of their stamps, leaving the
+Location with the older one and recording the older change after the newer (the chaos run's
+"ours …28.559Z, theirs …28.471Z"). Bulk changes lock all their Locations first, in
+primary-key order, so that two of them never wait for each other (no deadlock).
+
 Each function takes model instances carrying the wanted values (e.g. from a ModelForm) and
 compares them with what is stored, so that saving an unchanged form changes nothing.
 """
@@ -36,6 +45,51 @@ def _now() -> datetime:
     return truncate_to_millis(timezone.now())
 
 
+# Locked Location rows of the running transaction → their newest `last_updated`.
+Locked = dict[int, datetime]
+
+
+def _lock_locations(location_ids: Iterable[int]) -> Locked:
+    """Lock these Locations' rows until the transaction ends, in primary-key order (one
+    statement), before any other row of their trees.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it still makes the writers of one Location wait for
+    each other, but not for push workers inserting rows that refer to the Location (a
+    foreign key check takes FOR KEY SHARE, which only FOR UPDATE blocks). SQLite has no row
+    locks; its writers take turns anyway (settings: IMMEDIATE transactions)."""
+    return dict(
+        Location.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(location_ids)))
+        .order_by("pk")
+        .values_list("pk", "last_updated")
+    )
+
+
+def _lock_location_of_evse(evse_row_id: int) -> tuple[int, Locked]:
+    """Lock the Location of this EVSE (see `_lock_locations`); its id and the lock."""
+    found = (
+        Location.objects.select_for_update(no_key=True, of=("self",))
+        .filter(evses__pk=evse_row_id)
+        .values_list("pk", "last_updated")
+        .first()
+    )
+    if found is None:
+        raise ValidationError({"evse": f"There is no EVSE {evse_row_id}."})
+    return found[0], {found[0]: found[1]}
+
+
+def _stamp(locked: Locked, location_id: int) -> datetime:
+    """The `last_updated` of a change under a locked Location: now, but never older than the
+    Location's stored one (clocks of web machines may differ), so that a Location's stamps
+    follow the order in which its changes commit."""
+    now = _now()
+    stored = locked.get(location_id)  # None: no such Location (validation refuses it)
+    if stored is not None and stored > now:
+        now = stored
+    locked[location_id] = now
+    return now
+
+
 def _changed_fields(instance: Model, stored: Model, columns: Iterable[str]) -> list[str]:
     return [name for name in columns if getattr(instance, name) != getattr(stored, name)]
 
@@ -54,9 +108,9 @@ def _bump_location(location_row_id: int, now: datetime) -> None:
     Location.objects.filter(pk=location_row_id).update(last_updated=now)
 
 
-def _bump_evse_and_location(evse: EVSE, now: datetime) -> None:
-    EVSE.objects.filter(pk=evse.pk).update(last_updated=now)
-    _bump_location(evse.location_id, now)
+def _bump_evse_and_location(evse_row_id: int, location_row_id: int, now: datetime) -> None:
+    EVSE.objects.filter(pk=evse_row_id).update(last_updated=now)
+    _bump_location(location_row_id, now)
 
 
 def _normalise_location(location: Location) -> None:
@@ -97,14 +151,14 @@ def location_create(
 @transaction.atomic
 def location_update(*, location: Location) -> list[str]:
     """Save the Location's new values; returns the OCPI fields that really changed."""
-    stored = Location.objects.select_for_update().get(pk=location.pk)
+    stored = Location.objects.select_for_update(no_key=True).get(pk=location.pk)
     _refuse_changes(location, stored, ["country_code", "party_id", "id"])
     _validate_location(location)
     changed = _changed_fields(location, stored, _LOCATION_COLUMNS)
     if not changed:
         location.last_updated = stored.last_updated
         return []
-    now = _now()
+    now = _stamp({stored.pk: stored.last_updated}, stored.pk)
     location.last_updated = now
     location.save(update_fields=[*changed, "last_updated"])
     record_change(
@@ -121,6 +175,8 @@ def location_update(*, location: Location) -> list[str]:
 def locations_set_publish(*, locations: Iterable[Location], publish: bool) -> int:
     """Bulk publish/unpublish. Unpublishing keeps `publish_allowed_to`; publishing requires it
     to be empty (the spec allows it only for unpublished Locations)."""
+    locations = list(locations)
+    _lock_locations(location.pk for location in locations)
     changed = 0
     for location in locations:
         location.publish = publish
@@ -161,7 +217,7 @@ def _evse_insert(evse: EVSE, connectors: list[Connector], now: datetime) -> None
 @transaction.atomic
 def evse_create(*, evse: EVSE, connectors: list[Connector]) -> EVSE:
     """Add an EVSE (with at least one Connector) to an existing Location."""
-    now = _now()
+    now = _stamp(_lock_locations([evse.location_id]), evse.location_id)
     _evse_insert(evse, connectors, now)
     _bump_location(evse.location_id, now)
     record_change(
@@ -177,7 +233,12 @@ def evse_create(*, evse: EVSE, connectors: list[Connector]) -> EVSE:
 @transaction.atomic
 def evse_update(*, evse: EVSE) -> list[str]:
     """Save the EVSE's new values; returns the OCPI fields that really changed."""
-    stored = EVSE.objects.select_for_update().get(pk=evse.pk)
+    return _evse_update(evse, _lock_locations([evse.location_id]))
+
+
+def _evse_update(evse: EVSE, locked: Locked) -> list[str]:
+    # Under the Location's lock nobody else changes this EVSE: a plain read is current.
+    stored = EVSE.objects.get(pk=evse.pk)
     _refuse_changes(evse, stored, ["uid"])
     if evse.location_id != stored.location_id:
         raise ValidationError({"location": "An EVSE cannot move to another Location."})
@@ -190,7 +251,7 @@ def evse_update(*, evse: EVSE) -> list[str]:
     if not changed:
         evse.last_updated = stored.last_updated
         return []
-    now = _now()
+    now = _stamp(locked, evse.location_id)
     evse.last_updated = now
     evse.save(update_fields=[*changed, "last_updated"])
     _bump_location(evse.location_id, now)
@@ -211,12 +272,12 @@ def evses_set_status(*, evses: Iterable[EVSE], status: str) -> int:
     unless the new status is REMOVED (they stay removed)."""
     if status not in Status.values:
         raise ValidationError(f"{status!r} is not an EVSE status.")
+    evses = [evse for evse in evses if evse.status != Status.REMOVED]
+    locked = _lock_locations(evse.location_id for evse in evses)
     changed = 0
     for evse in evses:
-        if evse.status == Status.REMOVED:
-            continue
         evse.status = status
-        if evse_update(evse=evse):
+        if _evse_update(evse, locked):
             changed += 1
     return changed
 
@@ -232,17 +293,17 @@ def evse_remove(*, evse: EVSE) -> bool:
 
 @transaction.atomic
 def connector_create(*, connector: Connector) -> Connector:
+    location_id, locked = _lock_location_of_evse(connector.evse_id)
     connector.full_clean(exclude=["last_updated"])
-    now = _now()
+    now = _stamp(locked, location_id)
     connector.last_updated = now
     connector.save(force_insert=True)
-    evse = connector.evse
-    _bump_evse_and_location(evse, now)
+    _bump_evse_and_location(connector.evse_id, location_id, now)
     record_change(
         level=Level.CONNECTOR,
         method=Method.PUT,
-        location_row_id=evse.location_id,
-        evse_row_id=evse.pk,
+        location_row_id=location_id,
+        evse_row_id=connector.evse_id,
         connector_row_id=connector.pk,
         last_updated=now,
     )
@@ -251,7 +312,8 @@ def connector_create(*, connector: Connector) -> Connector:
 
 @transaction.atomic
 def connector_update(*, connector: Connector) -> list[str]:
-    stored = Connector.objects.select_for_update().get(pk=connector.pk)
+    location_id, locked = _lock_location_of_evse(connector.evse_id)
+    stored = Connector.objects.get(pk=connector.pk)
     _refuse_changes(connector, stored, ["id"])
     if connector.evse_id != stored.evse_id:
         raise ValidationError({"evse": "A connector cannot move to another EVSE."})
@@ -260,16 +322,15 @@ def connector_update(*, connector: Connector) -> list[str]:
     if not changed:
         connector.last_updated = stored.last_updated
         return []
-    now = _now()
+    now = _stamp(locked, location_id)
     connector.last_updated = now
     connector.save(update_fields=[*changed, "last_updated"])
-    evse = connector.evse
-    _bump_evse_and_location(evse, now)
+    _bump_evse_and_location(connector.evse_id, location_id, now)
     record_change(
         level=Level.CONNECTOR,
         method=Method.PATCH,
-        location_row_id=evse.location_id,
-        evse_row_id=evse.pk,
+        location_row_id=location_id,
+        evse_row_id=connector.evse_id,
         connector_row_id=connector.pk,
         fields=changed,
         last_updated=now,
@@ -284,14 +345,15 @@ def connector_delete(*, connector: Connector) -> None:
 
     OCPI has no delete: partners get a PUT of the EVSE with the remaining connectors.
     """
-    evse = EVSE.objects.select_for_update().get(pk=connector.evse_id)
+    location_id, locked = _lock_location_of_evse(connector.evse_id)
+    evse = EVSE.objects.get(pk=connector.evse_id)
     if evse.connectors.exclude(pk=connector.pk).count() < 1:
         raise ValidationError(
             f"EVSE {evse} needs at least one connector; add another before removing {connector.id}."
         )
     connector.delete()
-    now = _now()
-    _bump_evse_and_location(evse, now)
+    now = _stamp(locked, location_id)
+    _bump_evse_and_location(evse.pk, location_id, now)
     record_change(
         level=Level.EVSE,
         method=Method.PUT,

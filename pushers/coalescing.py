@@ -89,8 +89,13 @@ class Merger:
     def __init__(self, lanes: Iterable[Lane]) -> None:
         self.lanes = {lane.pk: lane for lane in lanes}
         self.pending: dict[int, dict[str, Delivery]] = {pk: {} for pk in self.lanes}
-        for delivery in Delivery.objects.select_for_update().filter(
-            lane_id__in=list(self.lanes), status=Status.PENDING
+        # Locked in primary-key order, not the model's (-id): whoever locks several of
+        # them must take them in one order, or two can deadlock on PostgreSQL (the send
+        # loop's UPDATE, docs/reliability.md, "Order of messages").
+        for delivery in (
+            Delivery.objects.select_for_update()
+            .filter(lane_id__in=list(self.lanes), status=Status.PENDING)
+            .order_by("pk")
         ):
             self.pending[delivery.lane_id][delivery.object_key] = delivery
         self.changed: dict[int, Delivery] = {}
@@ -119,6 +124,21 @@ class Merger:
             covering.append(f"L:{change.location_id}")
         if level == Level.CONNECTOR:
             covering.append(f"E:{change.evse_id}")
+        for covering_key in covering:
+            parent = pending.get(covering_key)
+            if parent is None:
+                continue
+            # The parent's message is built at send time and carries its `last_updated`,
+            # which is this change's or newer (OCPI 2.2.1, Locations module, 8.3.1 Location
+            # Object and 8.3.2 EVSE Object, last_updated: "or one of its EVSEs or
+            # Connectors"): it takes its place in the lane after this change, so that the
+            # stamps a partner sees never go back. (A Location's PUT is alone in its lane:
+            # it superseded the rest.)
+            alone = parent.level == Level.LOCATION and parent.method == Method.PUT
+            if change.changed_at > parent.queued_at and not alone:
+                parent.queued_at = change.changed_at
+                if parent.pk is not None:
+                    self.changed[parent.pk] = parent
         for covering_key in covering:
             parent = pending.get(covering_key)
             if parent is not None and parent.method == Method.PUT:

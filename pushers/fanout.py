@@ -4,14 +4,25 @@
 `tasks.fan_out_changes` after the commit; this claims the records, folds them into every
 receiving partner's pending Deliveries (`coalescing`) and queues a `send_lane` task for each
 (partner, Location) lane it touched (`lanes`).
+
+Order: the changes of one Location are folded into its lanes in the order they were made
+(record id = commit order = `last_updated` order per Location, see `locations.services`).
+Runs that touch the same Location take turns on its lanes, and each takes *every* record of
+that Location not fanned out yet, in id order, once it holds them. Claiming records first
+(`SKIP LOCKED`) and locking lanes after, as this did before, let two workers split one
+Location's records: the one holding the newer change could lock the lanes first, and its
+Delivery be sent before the older change's was even written; the partner then got the older
+`last_updated` last, and set its Location's back to it (OCPI 2.2.1, Locations module, 8.2.2
+Receiver Interface: a PUT or PATCH of an EVSE or Connector updates its Location's).
 """
 
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from . import clock, queue, targets
-from .coalescing import Change, merge_changes
+from .coalescing import Change, Merger, lock_lanes
 from .models import ChangeRecord, Lane
 from .queue import FAN_OUT_BATCH
 
@@ -31,49 +42,85 @@ def lanes_to_wake(lanes: Iterable[Lane]) -> list[int]:
 
 
 def fan_out_changes(change_ids: Iterable[int], *, batch: int = FAN_OUT_BATCH) -> list[int]:
-    """Turn change records into Deliveries; returns the lanes to send (queued on commit).
+    """Turn change records into Deliveries; returns the lanes touched (queued on commit).
 
-    Claims the given records and, in the same run, up to `batch` others not fanned out yet
-    (a burst of saves is merged by few runs; the tasks of records already claimed find
-    nothing to do). Idempotent: a record is fanned out once (claimed with its
-    `fanned_out_at` in the same transaction; PostgreSQL skips rows another worker is fanning
-    out right now).
+    Takes the given records and, in the same run, the other records not fanned out yet of
+    their Locations and of up to `batch` more (a burst of saves is merged by few runs; the
+    tasks of records already taken find nothing to do, in one query). Idempotent: a record
+    is fanned out once (`fanned_out_at` set in the transaction that merges it).
     """
-    ids = list(change_ids)
-    with transaction.atomic():
-        claimable = ChangeRecord.objects.select_for_update(skip_locked=True).filter(
-            fanned_out_at__isnull=True
-        )
-        records = list(claimable.filter(pk__in=ids).order_by("id")[:batch])
-        if not records:
-            return []  # done by another run already (or being done right now)
-        if len(records) < batch:
-            records += list(claimable.exclude(pk__in=ids).order_by("id")[: batch - len(records)])
-            records.sort(key=lambda r: r.pk)
-        ChangeRecord.objects.filter(pk__in=[r.pk for r in records]).update(
-            fanned_out_at=clock.now()
-        )
-        partner_ids = targets.push_partner_ids()
-        items = [
-            (
-                partner_id,
-                Change(
-                    level=record.level,
-                    method=record.method,
-                    fields=record.fields,
-                    location_id=record.location_id,
-                    evse_id=record.evse_id,
-                    connector_id=record.connector_id,
-                    changed_at=record.last_updated,
-                ),
-            )
-            for record in records
-            # A Connector deleted since: its deletion was recorded as a PUT of the EVSE.
-            if not (record.level == Level.CONNECTOR and record.connector_id is None)
-            for partner_id in partner_ids
-        ]
-        lanes = merge_changes(items)
-        lane_ids = [lane.pk for lane in lanes]
-        wake = lanes_to_wake(lanes)
-        transaction.on_commit(lambda: queue.enqueue_lanes(wake))
+    ids = set(change_ids)
+    lane_ids: list[int] = []
+    others = max(batch - len(ids), 0)
+    while ids:
+        taken, full, touched = _fan_out_once(ids, batch=batch, others=others)
+        lane_ids += touched
+        ids -= taken
+        if not full:
+            break  # every record of those Locations was taken (ours by us or by another run)
+        # The batch was full: our records may still wait behind older ones of their
+        # Locations (those go first, in order).
+        others = 0
     return lane_ids
+
+
+def _fan_out_once(ids: set[int], *, batch: int, others: int) -> tuple[set[int], bool, list[int]]:
+    """One transaction of `fan_out_changes`: the ids of `ids` it fanned out, whether it took
+    a full batch, and the lanes it touched."""
+    with transaction.atomic():
+        unfanned = ChangeRecord.objects.filter(fanned_out_at__isnull=True)
+        # 1. Which Locations: a look without locks, at our records and the oldest others.
+        wanted = Q(pk__in=ids)
+        if others:
+            wanted |= Q(pk__in=unfanned.order_by("id").values("id")[:others])
+        seen = list(unfanned.filter(wanted).values_list("pk", "location_id"))
+        if not any(pk in ids for pk, _ in seen):
+            return set(), False, []  # done by another run already
+        location_ids = sorted({location_id for _, location_id in seen})
+        partner_ids = targets.push_partner_ids()
+        now = clock.now()
+        if not partner_ids:
+            # Nobody to tell, so no order to keep: take what nobody else holds.
+            free = list(
+                ChangeRecord.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=[pk for pk, _ in seen], fanned_out_at__isnull=True)
+                .values_list("pk", flat=True)
+            )
+            ChangeRecord.objects.filter(pk__in=free).update(fanned_out_at=now)
+            return ids & set(free), False, []
+        # 2. The lanes of those Locations, waiting for any run holding them (primary-key
+        # order: runs never wait for each other in a circle).
+        lanes = lock_lanes((p, loc) for p in partner_ids for loc in location_ids)
+        # 3. Now only we can fan out these Locations' records (a run without partners
+        # never waits, so it holds them briefly at most): all of those not fanned out yet,
+        # also those committed since step 1, in id order. Waiting, not SKIP LOCKED, so that
+        # none is left behind for a later run to send after newer ones.
+        records = list(
+            ChangeRecord.objects.select_for_update()
+            .filter(location_id__in=location_ids, fanned_out_at__isnull=True)
+            .order_by("id")[:batch]
+        )
+        ChangeRecord.objects.filter(pk__in=[r.pk for r in records]).update(fanned_out_at=now)
+        merger = Merger(lanes.values())
+        touched: dict[int, Lane] = {}
+        for record in records:
+            # A Connector deleted since: its deletion was recorded as a PUT of the EVSE.
+            if record.level == Level.CONNECTOR and record.connector_id is None:
+                continue
+            change = Change(
+                level=record.level,
+                method=record.method,
+                fields=record.fields,
+                location_id=record.location_id,
+                evse_id=record.evse_id,
+                connector_id=record.connector_id,
+                changed_at=record.last_updated,
+            )
+            for partner_id in partner_ids:
+                lane = lanes[(partner_id, record.location_id)]
+                merger.merge(lane, change)
+                touched[lane.pk] = lane
+        merger.save()
+        wake = lanes_to_wake(touched.values())
+        transaction.on_commit(lambda: queue.enqueue_lanes(wake))
+    return ids & {r.pk for r in records}, len(records) == batch, list(touched)

@@ -12,7 +12,7 @@ from pushers import fanout, lanes, operations, sweeper
 from pushers.models import ChangeRecord, Delivery, DeliveryAttempt, Lane, PartnerPushState
 from tests.factories import ConnectorFactory, EVSEFactory
 from versions import client
-from versions.datetimes import format_ocpi_datetime
+from versions.datetimes import format_ocpi_datetime, parse_ocpi_datetime
 
 from .conftest import add_push_partner, build_site, ours, theirs
 
@@ -51,10 +51,12 @@ def test_a_save_costs_the_same_queries_whatever_the_number_of_partners(
     evse = EVSE.objects.get(location=site)
     evse.status = Status.CHARGING
 
-    # Savepoint, lock and read, three validation queries (with their savepoint), two UPDATEs
-    # (EVSE, Location) and one INSERT of the change record: 11, for any number of partners.
-    # The fan-out per partner happens in the worker, after the commit.
-    with django_assert_num_queries(11), django_capture_on_commit_callbacks() as callbacks:
+    # Savepoint, lock of the Location, read, three validation queries (with their savepoint),
+    # two UPDATEs (EVSE, Location) and one INSERT of the change record: 12, for any number of
+    # partners (11 before the Location's lock, which keeps its changes in the order of their
+    # `last_updated`: locations/services.py). The fan-out per partner happens in the worker,
+    # after the commit.
+    with django_assert_num_queries(12), django_capture_on_commit_callbacks() as callbacks:
         services.evse_update(evse=evse)
 
     assert len(callbacks) == 1
@@ -228,11 +230,18 @@ def test_deliveries_for_one_location_arrive_in_the_order_of_the_changes(
 
     saved(lambda: operations.partner_set_paused(push_partner.pk, paused=False))
 
+    # The Location's PATCH is built at send time and carries the Location's `last_updated`,
+    # which the EVSE changes made after it moved on: it goes after them (with the newest of
+    # them, oldest Delivery first), so that the partner's Location never goes back.
     assert [(m, p) for m, p, _ in _pushes(receiver)] == [
-        ("PATCH", f"/NL/EXA/{pushed_site.id}"),
         ("PUT", f"/NL/EXA/{pushed_site.id}/{evse.uid}"),
+        ("PATCH", f"/NL/EXA/{pushed_site.id}"),
         ("PATCH", f"/NL/EXA/{pushed_site.id}/{first_evse.uid}"),
     ]
+    stamps = [
+        parse_ocpi_datetime(s) for s in receiver.location_stamps[("NL", "EXA", pushed_site.id)]
+    ]
+    assert stamps == sorted(stamps)
     assert theirs(receiver, pushed_site) == ours(pushed_site)
 
 
