@@ -271,16 +271,27 @@ def open_deliveries(lane_id: int, limit: int) -> list[Delivery]:
         return [_instance(Delivery, row) for row in cursor.fetchall()]
 
 
-def mark_sending(ids: Sequence[int], *, now: datetime) -> list[Delivery]:
+def mark_sending(
+    ids: Sequence[int], *, now: datetime, upto: tuple[datetime, int]
+) -> list[Delivery]:
     """Mark these pending Deliveries as being sent (one more attempt) and return them as
-    they are now, in lane order: a fan-out may have merged changes into one just before."""
+    they are now, in lane order: a fan-out may have merged changes into one just before.
+
+    Only those still at or before `upto` (the lane place, `(queued_at, id)`, of the last one
+    read): one a fan-out moved back meanwhile (a newer change merged in) waits for its new
+    turn, so an older change the fan-out added in front of it is not overtaken. The rows are
+    locked in id order, as the fan-out locks them (no deadlock; SQLite has no row locks)."""
     at = connection.ops.adapt_datetimefield_value(now)
+    place = connection.ops.adapt_datetimefield_value(upto[0])
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     deliveries = table(Delivery)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {deliveries} SET status = %s, attempts = attempts + 1, last_attempt_at = %s "
-            f"WHERE id IN ({_placeholders(len(ids))}) AND status = %s",
-            [Status.SENDING, at, *ids, Status.PENDING],
+            f"WHERE id IN (SELECT id FROM {deliveries} WHERE id IN ({_placeholders(len(ids))}) "
+            "AND status = %s AND (queued_at < %s OR (queued_at = %s AND id <= %s)) "
+            f"ORDER BY id{lock})",
+            [Status.SENDING, at, *ids, Status.PENDING, place, place, upto[1]],
         )
         cursor.execute(
             f"SELECT {_columns(Delivery, 'd')} FROM {deliveries} d "

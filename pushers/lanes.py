@@ -202,7 +202,11 @@ def _drain(
             return False
         # Read again after marking: a fan-out may have merged changes in just before the
         # UPDATE; from now on new changes make new pending Deliveries.
-        batch = lane_sql.mark_sending([d.pk for d in due], now=now)
+        batch = lane_sql.mark_sending(
+            [d.pk for d in due], now=now, upto=(due[-1].queued_at, due[-1].pk)
+        )
+        if not batch:
+            continue  # all moved back by a fan-out meanwhile: read the lane again
         messages = messages_for(lane.location_id, batch)
         sent: list[Sent] = []
         unsent: list[Delivery] = []

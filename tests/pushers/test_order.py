@@ -179,18 +179,10 @@ def _assert_in_order(receiver, site: Location, *, strict: bool) -> None:
 
 # Sending while saving also needs the send loop to mark only the Deliveries still in the
 # place it read them at (a fan-out may move one back between the read and the UPDATE, and a
-# newer one then goes before an older one added meanwhile) and to lock them in id order
+# newer one would then go before an older one added meanwhile) and to lock them in id order
 # (else it can deadlock with the fan-out's lock of the lane's pending Deliveries), both in
 # `lane_sql.mark_sending`: docs/reliability.md, "Order of messages".
-SEND_LOOP_RACE = pytest.mark.xfail(
-    reason="lane_sql.mark_sending marks what it read, not what is still in its place",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "send", [pytest.param("while saving", marks=SEND_LOOP_RACE), "after saving"]
-)
+@pytest.mark.parametrize("send", ["while saving", "after saving"])
 def test_concurrent_changes_reach_the_partner_in_the_order_of_their_last_updated(
     receiver, monkeypatch, send
 ):
