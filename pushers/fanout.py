@@ -18,6 +18,7 @@ Receiver Interface: a PUT or PATCH of an EVSE or Connector updates its Location'
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -31,14 +32,21 @@ Level = ChangeRecord.Level
 
 def lanes_to_wake(lanes: Iterable[Lane]) -> list[int]:
     """Lanes worth a `send_lane` task now: not those waiting for a deferred send already
-    queued (throttle) or for the retry of a transient failure (that task sends them)."""
+    queued (throttle) or for the retry of a transient failure (that task sends them), and
+    at most PUSH_PARTNER_CONCURRENCY per partner: a task holding one of the partner's slots
+    sends its other due lanes too (`lanes`), so more tasks would only find the slots taken."""
     now = clock.now()
-    return [
-        lane.pk
-        for lane in lanes
-        if not (lane.next_send_at is not None and lane.next_send_at > now)
-        and not (lane.retry_at is not None and lane.retry_at > now)
-    ]
+    per_partner: dict[int, int] = {}
+    wake = []
+    for lane in lanes:
+        if (lane.next_send_at is not None and lane.next_send_at > now) or (
+            lane.retry_at is not None and lane.retry_at > now
+        ):
+            continue
+        if per_partner.get(lane.partner_id, 0) < settings.PUSH_PARTNER_CONCURRENCY:
+            per_partner[lane.partner_id] = per_partner.get(lane.partner_id, 0) + 1
+            wake.append(lane.pk)
+    return wake
 
 
 def fan_out_changes(change_ids: Iterable[int], *, batch: int = FAN_OUT_BATCH) -> list[int]:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from locations.models import Location
 
-from . import clock, queue, targets
+from . import clock, fanout, queue, targets
 from .coalescing import Change, merge_changes
 from .models import ChangeRecord, Delivery, FullSync, Lane, PartnerPushState
 
@@ -51,14 +51,14 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
             )
             for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
         )
-        lane_ids = [lane.pk for lane in lanes]
-        sync.total = len(lane_ids)
+        sync.total = len(lanes)
+        wake = fanout.lanes_to_wake(lanes)
         sync.save(update_fields=["total"])
         push_state(partner_id)
         PartnerPushState.objects.filter(partner_id=partner_id).update(
             needs_full_sync=False, full_sync_after=None
         )
-        transaction.on_commit(lambda: queue.enqueue_lanes(lane_ids))
+        transaction.on_commit(lambda: queue.enqueue_lanes(wake))
     return sync
 
 
