@@ -10,17 +10,13 @@ Every call is bounded, so that no partner can hold a worker or a web thread, nor
 memory:
 
 - **A total deadline** (`OCPI_HTTP_DEADLINE`, or `deadline=` per call) for the connect, the
-  TLS handshake, sending and all reads together. Socket timeouts apply per read, so a
-  partner sending one byte every few seconds would never trip them: the sockets this module
-  opens set their timeout to what is left of the call's deadline before each read and write
-  (`_DeadlineSocket`, `_DeadlineSSLSocket`).
+  TLS handshake, sending and all reads together, kept by the sockets of
+  `versions.connections`.
 - **A cap on the answer** (`OCPI_HTTP_MAX_RESPONSE_BYTES`): the body is read streamed and
   the call fails as soon as more than the cap arrives (or is announced), so no more than the
   cap is ever held.
 - **Partner URLs are checked** (`versions.partner_urls`): the scheme before the call, the
-  address when connecting, on every address the host resolves to, and the connection goes
-  to a checked address (no second DNS look-up that could answer differently). SNI, the Host
-  header and certificate verification keep using the host name.
+  address when connecting (`versions.connections`).
 
 Past any of them `ocpi_request` raises `OcpiCallFailed` with the reason (`PartnerUrlRefused`
 when the URL is refused: nothing was sent). Redirects are not followed and TLS certificates
@@ -28,13 +24,8 @@ are verified.
 """
 
 import logging
-import os
-import socket
-import ssl
-import sys
 import time
 import uuid
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -42,28 +33,22 @@ from urllib.parse import quote
 import orjson
 import urllib3
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
-    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
 )
-from urllib3.util.connection import allowed_gai_family
-from urllib3.util.ssl_ import create_urllib3_context
 
 from . import partner_urls
 from .authorization import authorization_header
+from .connections import OcpiCallFailed, PartnerUrlRefused, current_deadline, pool
 from .envelope import dumps
 from .middleware import current_correlation_id
 
 if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer, WriteableBuffer
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -73,204 +58,6 @@ logger = logging.getLogger(__name__)
 # went"). Its connections set TCP_NODELAY (urllib3's default socket options, kept below).
 
 _READ_CHUNK = 64 * 1024
-
-
-class OcpiCallFailed(Exception):
-    """The call got no (usable) answer: connection refused or broken, timeout, deadline
-    exceeded, answer too large, URL refused."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class PartnerUrlRefused(OcpiCallFailed):
-    """We do not call this URL (its scheme or address is not allowed); nothing was sent."""
-
-
-# --- The call in progress: its deadline, seen by the sockets -------------------------------
-
-
-# The deadline (a time.monotonic() value) of the call in progress, per thread (and asyncio
-# task): a pooled socket serves one call at a time and keeps the deadline of that call.
-_current_deadline: ContextVar[float | None] = ContextVar("ocpi_call_deadline", default=None)
-
-
-def _time_left(at_most: float | None) -> float | None:
-    """The timeout to wait with now: `at_most`, or less when the call's deadline is nearer."""
-    ends = _current_deadline.get()
-    if ends is None:
-        return at_most
-    left = ends - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("deadline exceeded")
-    return left if at_most is None or at_most > left else at_most
-
-
-def _bound(sock: socket.socket) -> None:
-    # urllib3 sets the connect timeout before sending and the read timeout before reading;
-    # lower it when the deadline is nearer (one system call, only then).
-    current = sock.gettimeout()
-    wanted = _time_left(current)
-    if wanted != current:
-        sock.settimeout(wanted)
-
-
-class _DeadlineSocket(socket.socket):
-    """A plain socket that waits no longer than the current call's deadline in any read or
-    write (http.client reads through `recv_into`, writes with `sendall`)."""
-
-    def recv_into(self, buffer: "WriteableBuffer", nbytes: int = 0, flags: int = 0) -> int:
-        _bound(self)
-        return super().recv_into(buffer, nbytes, flags)
-
-    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
-        _bound(self)
-        return super().recv(bufsize, flags)
-
-    def sendall(self, data: "ReadableBuffer", flags: int = 0, /) -> None:
-        _bound(self)  # CPython bounds a whole sendall by the timeout at its start
-        super().sendall(data, flags)
-
-    def send(self, data: "ReadableBuffer", flags: int = 0, /) -> int:
-        _bound(self)
-        return super().send(data, flags)
-
-
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    """The same for TLS (set as the context's `sslsocket_class`). The handshake is bounded
-    as a whole by the timeout the plain socket had when it started (CPython)."""
-
-    def recv_into(
-        self, buffer: "WriteableBuffer", nbytes: int | None = None, flags: int = 0
-    ) -> int:
-        _bound(self)
-        return super().recv_into(buffer, nbytes, flags)
-
-    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
-        _bound(self)
-        return super().recv(buflen, flags)
-
-    def send(self, data: "ReadableBuffer", flags: int = 0) -> int:
-        _bound(self)  # sendall sends through here
-        return super().send(data, flags)
-
-
-# --- Connections that check the address they connect to -----------------------------------
-
-
-def _connect_checked(conn: HTTPConnection) -> socket.socket:
-    """urllib3's `_new_conn`, with the partner address rule on every resolved address and
-    a socket bounded by the call's deadline."""
-    try:
-        candidates = socket.getaddrinfo(
-            conn._dns_host, conn.port, allowed_gai_family(), socket.SOCK_STREAM
-        )
-    except socket.gaierror as exc:
-        raise NameResolutionError(conn.host, conn, exc) from exc
-    if not partner_urls.private_allowed():
-        for *_, sockaddr in candidates:
-            address = str(sockaddr[0])
-            problem = partner_urls.address_problem(address)
-            if problem is not None:
-                via = "" if address == conn.host.strip("[]") else f"{conn.host} resolves to "
-                raise PartnerUrlRefused(
-                    f"{via}{address}: {problem} (OCPI_ALLOW_PRIVATE_PARTNER_URLS is off)"
-                )
-    error: Exception = NewConnectionError(conn, f"No address found for {conn.host}")
-    for family, kind, proto, _, sockaddr in candidates:
-        sock = _DeadlineSocket(family, kind, proto)
-        timeout = conn.timeout  # the connect timeout (urllib3 sets it)
-        try:
-            timeout = _time_left(timeout)
-            for option in conn.socket_options or ():
-                sock.setsockopt(*option)
-            sock.settimeout(timeout)
-            if conn.source_address:
-                sock.bind(conn.source_address)
-            sock.connect(sockaddr)
-        except TimeoutError:
-            sock.close()
-            error = ConnectTimeoutError(
-                conn, f"Connection to {conn.host} timed out. (connect timeout={timeout})"
-            )
-        except OSError as exc:
-            sock.close()
-            error = NewConnectionError(conn, f"Failed to establish a new connection: {exc}")
-        else:
-            sys.audit("http.client.connect", conn, conn.host, conn.port)
-            return sock
-    raise error
-
-
-class _CheckedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        return _connect_checked(self)
-
-
-class _CheckedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        return _connect_checked(self)
-
-
-class _CheckedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTPConnection
-
-
-class _CheckedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPSConnection
-
-
-def _tls_context() -> ssl.SSLContext:
-    # urllib3's own defaults (TLS 1.2+, certificate and host name verified), the system's CA
-    # certificates as urllib3 loads them, and sockets that keep the call's deadline.
-    context = create_urllib3_context()
-    context.load_default_certs()
-    context.sslsocket_class = _DeadlineSSLSocket
-    return context
-
-
-_client: urllib3.PoolManager | None = None
-_client_pid: int | None = None
-
-
-def _http() -> urllib3.PoolManager:
-    # One pool per process; Celery's prefork workers must not share a parent's sockets,
-    # hence the pid check.
-    global _client, _client_pid
-    if _client is None or _client_pid != os.getpid():
-        _client = urllib3.PoolManager(
-            # No retries and no redirects: a failed push is retried by the push engine with
-            # backoff, and a redirect is an answer to report, not to follow with our token.
-            retries=False,
-            timeout=urllib3.Timeout(
-                connect=settings.OCPI_HTTP_CONNECT_TIMEOUT, read=settings.OCPI_HTTP_READ_TIMEOUT
-            ),
-            headers={"User-Agent": "ocpi-cpo"},
-            maxsize=4,
-            ssl_context=_tls_context(),
-        )
-        _client.pool_classes_by_scheme = {
-            "http": _CheckedHTTPConnectionPool,
-            "https": _CheckedHTTPSConnectionPool,
-        }
-        _client_pid = os.getpid()
-    return _client
-
-
-_POOL_SETTINGS = frozenset(
-    {"OCPI_HTTP_CONNECT_TIMEOUT", "OCPI_HTTP_READ_TIMEOUT", "OCPI_ALLOW_PRIVATE_PARTNER_URLS"}
-)
-
-
-@receiver(setting_changed)
-def _forget_pool(*, setting: str, **kwargs: Any) -> None:
-    # Tests change settings: the pool keeps the timeouts it was built with, and connections
-    # checked under another address rule must not be reused.
-    global _client
-    if setting in _POOL_SETTINGS and _client is not None:
-        _client.clear()
-        _client = None
 
 
 # --- Answers -------------------------------------------------------------------------------
@@ -344,9 +131,9 @@ def ocpi_request(
     extra: dict[str, Any] = {} if timeout is None else {"timeout": urllib3.Timeout(timeout)}
     started = time.monotonic()
     ends = started + seconds
-    bound = _current_deadline.set(ends)
+    bound = current_deadline.set(ends)
     try:
-        response = _http().request(
+        response = pool().request(
             method,
             url,
             body=content,
@@ -367,7 +154,7 @@ def ocpi_request(
         logger.warning("OCPI %s %s failed: %s", method, url, reason)
         raise OcpiCallFailed(reason) from None
     finally:
-        _current_deadline.reset(bound)
+        current_deadline.reset(bound)
     duration_ms = round((time.monotonic() - started) * 1000)
     result = _parse(response.status, raw, duration_ms=duration_ms, request_id=request_id)
     logger.info("OCPI %s %s -> %s in %d ms", method, url, result.describe(), duration_ms)

@@ -8,7 +8,7 @@ from ocpi_site.celery import app as celery_app
 from partners.models import InterfaceRole, PartnerEndpoint
 from partners.services import partner_create
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
-from versions import client
+from versions import connections as outbound
 from versions.envelope import dumps
 
 from .receiver import PUSH_TOKEN, Receiver
@@ -36,11 +36,11 @@ def _push_settings(settings):
     # No debounce in the in-process tests, which assert exact message sequences; the
     # debounce's own tests (test_throttle.py) switch it on.
     settings.PUSH_LANE_QUIET = 0
-    # The outbound client keeps one pooled httpx client per process, built with the timeouts
-    # of the moment; start each test with a fresh one.
-    client._client = None
+    # The outbound client keeps one connection pool per process, built with the timeouts of
+    # the moment; start each test with a fresh one.
+    outbound._client = None
     yield
-    client._client = None
+    outbound._client = None
 
 
 @pytest.fixture

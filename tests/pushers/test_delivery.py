@@ -11,7 +11,7 @@ from locations.models import EVSE, Connector
 from pushers import fanout, lanes, operations, sweeper
 from pushers.models import ChangeRecord, Delivery, DeliveryAttempt, Lane, PartnerPushState
 from tests.factories import ConnectorFactory, EVSEFactory
-from versions import client
+from versions import connections
 from versions.datetimes import format_ocpi_datetime, parse_ocpi_datetime
 
 from .conftest import add_push_partner, build_site, ours, theirs
@@ -298,7 +298,7 @@ def test_a_receiver_that_times_out_is_retried_and_gets_the_state_once_it_answers
     pushed_site, push_partner, receiver, saved, settings
 ):
     settings.OCPI_HTTP_READ_TIMEOUT = 0.2
-    client._client = None  # the pooled client keeps the timeouts it was built with
+    connections._client = None  # the pooled client keeps the timeouts it was built with
     receiver.delay = 0.6
     evse = EVSE.objects.filter(location=pushed_site).first()
     saved(lambda: _set_status(evse, Status.CHARGING))

@@ -18,7 +18,7 @@ from tests.hostile_servers import (
     SlowServer,
     TlsDripServer,
 )
-from versions import client
+from versions import client, connections
 from versions.client import OcpiCallFailed, PartnerUrlRefused, ocpi_request
 
 CAP = 1024 * 1024
@@ -31,9 +31,9 @@ def _bounds(settings):
     settings.OCPI_HTTP_CONNECT_TIMEOUT = 5
     settings.OCPI_HTTP_READ_TIMEOUT = 5
     settings.OCPI_HTTP_MAX_RESPONSE_BYTES = CAP
-    client._client = None
+    connections._client = None
     yield
-    client._client = None
+    connections._client = None
 
 
 def call(url: str, **kwargs) -> tuple[client.OcpiResult | OcpiCallFailed, float]:
@@ -108,7 +108,7 @@ def test_a_tls_handshake_dripping_one_byte_at_a_time_fails_at_the_deadline():
 
 def test_a_read_timeout_shorter_than_the_deadline_still_applies(settings):
     settings.OCPI_HTTP_READ_TIMEOUT = 0.2
-    client._client = None
+    connections._client = None
     with SilentServer() as server:
         failure, elapsed = call(server.url)
 
@@ -129,7 +129,7 @@ def test_connections_are_kept_alive_and_reused():
 def test_our_connections_set_tcp_nodelay():
     with SlowServer(delay=0) as server:
         call(server.url)
-        pool = client._http().connection_from_url(server.url)
+        pool = connections.pool().connection_from_url(server.url)
         conn = pool._get_conn()
         try:
             assert conn.sock is not None
