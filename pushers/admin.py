@@ -17,6 +17,12 @@ from . import operations
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
 
 
+def _count_of(n: int, noun: str) -> str:
+    """'1 delivery', '2 deliveries', '1 partner', '3 partners'."""
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
 def _count(model, condition: Q):
     """Per-partner count as a subquery (one query for the whole list, no join fan-out)."""
     rows = (
@@ -129,18 +135,18 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
     def pause(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=True)
-        self.message_user(request, f"Paused {len(queryset)} partner(s).")
+        self.message_user(request, f"Paused {_count_of(len(queryset), 'partner')}.")
 
     @admin.action(description="Resume push to the selected partners")
     def resume(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=False)
-        self.message_user(request, f"Resumed {len(queryset)} partner(s).")
+        self.message_user(request, f"Resumed {_count_of(len(queryset), 'partner')}.")
 
     @admin.action(description="Retry waiting deliveries now")
     def retry_now(self, request, queryset):
         count = sum(operations.partner_retry_now(state.partner_id) for state in queryset)
-        self.message_user(request, f"{count} deliveries queued again.")
+        self.message_user(request, f"{_count_of(count, 'delivery')} queued again.")
 
     @admin.action(description="Full sync: PUT every Location to the selected partners")
     def full_sync(self, request, queryset):
@@ -219,12 +225,12 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request, queryset):
         count = operations.deliveries_retry_now(queryset)
-        self.message_user(request, f"{count} deliveries queued again.")
+        self.message_user(request, f"{_count_of(count, 'delivery')} queued again.")
 
     @admin.action(description="Discard the selected deliveries")
     def discard(self, request, queryset):
         count = operations.deliveries_discard(queryset)
-        self.message_user(request, f"{count} deliveries discarded.")
+        self.message_user(request, f"{_count_of(count, 'delivery')} discarded.")
 
 
 @admin.register(FullSync)

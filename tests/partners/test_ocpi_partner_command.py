@@ -1,4 +1,6 @@
+import shlex
 from io import StringIO
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -26,6 +28,20 @@ def test_create_prints_a_working_token_once_and_stores_only_its_hash(db):
     issued = IssuedToken.objects.get(partner=partner)
     assert token not in (issued.token_hash, issued.hint)
     assert Client(HTTP_AUTHORIZATION=token_header(token)).get("/ocpi/versions").status_code == 200
+
+
+def test_create_prints_a_curl_line_that_works_as_printed(db):
+    out = StringIO()
+    call_command(
+        "ocpi_partner", "create", "--name", "Curl", "--country-code", "DE", "--party-id", "CUR",
+        stdout=out,
+    )  # fmt: skip
+
+    lines = out.getvalue().splitlines()
+    curl, option, header, url = shlex.split(lines[lines.index("Try it:") + 1])
+    name, _, value = header.partition(": ")
+    assert (curl, option, name) == ("curl", "-H", "Authorization")
+    assert Client(HTTP_AUTHORIZATION=value).get(urlsplit(url).path).status_code == 200
 
 
 def test_create_uses_the_given_token(db):

@@ -103,8 +103,11 @@ def test_the_deliveries_list_filters_by_partner_object_and_state_and_retries_or_
     detail = admin_client.get(reverse("admin:pushers_delivery_change", args=[failed[0].pk]))
     assert detail.status_code == 200
 
-    saved(lambda: _action(admin_client, "delivery", "retry_now", [failed[0].pk]))
-    _action(admin_client, "delivery", "discard", [failed[1].pk])
+    retried = saved(lambda: _action(admin_client, "delivery", "retry_now", [failed[0].pk]))
+    discarded = _action(admin_client, "delivery", "discard", [failed[1].pk])
+
+    assert [str(m) for m in retried.context["messages"]] == ["1 delivery queued again."]
+    assert [str(m) for m in discarded.context["messages"]] == ["1 delivery discarded."]
 
     assert Delivery.objects.get(pk=failed[0].pk).status == "succeeded"
     assert Delivery.objects.get(pk=failed[1].pk).status == "discarded"

@@ -71,5 +71,6 @@ class Command(BaseCommand):
         self.stdout.write(token)
         self.stdout.write("Try it:")
         self.stdout.write(
-            f"  curl -H '{authorization_header(token)}' {public_reverse('ocpi-versions')}"
+            f"  curl -H 'Authorization: {authorization_header(token)}' "
+            f"{public_reverse('ocpi-versions')}"
         )
