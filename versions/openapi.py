@@ -194,7 +194,8 @@ ROUTING_HEADERS = [
         OpenApiParameter.HEADER,
         response=[200, 400, 404],
         description="The requesting party: the request's OCPI-from pair, else the partner's "
-        "first role. Absent on 401/403 (no entitled caller) and when the partner has no role.",
+        "eMSP role, else its oldest role. Absent on 401/403 (no entitled caller) and when the "
+        "partner has no role.",
     ),
     OpenApiParameter(
         "OCPI-to-party-id",
