@@ -126,23 +126,21 @@ def _roles_aggregate(vendor: str) -> str:
     return f"string_agg({role}, ',')" if vendor == "postgresql" else f"group_concat({role})"
 
 
-@cache
-def _read_sql(vendor: str) -> str:
-    aggregate = _roles_aggregate(vendor)
+def _partner_columns(vendor: str) -> str:
+    """What sending needs about the partner (alias `p`, its push state `s`): state, token,
+    Base64 switch, Locations RECEIVER URL, pause flag, failures in a row, roles (`_partner`)."""
     return (
-        f"SELECT {_columns(Delivery, 'd')}, {_columns(Lane, 'l')}, "
         "p.state, p.outgoing_token, p.outgoing_token_base64, "
-        f"(SELECT e.url FROM {table(PartnerEndpoint)} e WHERE e.partner_id = l.partner_id "
+        f"(SELECT e.url FROM {table(PartnerEndpoint)} e WHERE e.partner_id = p.id "
         "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
-        "s.push_paused, s.last_success_at, s.consecutive_failures, "
-        f"(SELECT {aggregate} FROM {table(PartnerRole)} r WHERE r.partner_id = l.partner_id) "
-        f"FROM {table(Delivery)} d "
-        f"JOIN {table(Lane)} l ON l.id = d.lane_id "
-        f"JOIN {table(Partner)} p ON p.id = l.partner_id "
-        f"LEFT JOIN {table(PartnerPushState)} s ON s.partner_id = l.partner_id "
-        "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
-        "ORDER BY d.queued_at, d.id LIMIT %s"
+        "s.push_paused, s.consecutive_failures, "
+        f"(SELECT {_roles_aggregate(vendor)} FROM {table(PartnerRole)} r "
+        "WHERE r.partner_id = p.id)"
     )
+
+
+_PARTNER_PARAMS = [ModuleID.LOCATIONS, InterfaceRole.RECEIVER]
+_N_PARTNER_COLUMNS = 7
 
 
 @dataclass
@@ -156,16 +154,35 @@ class PartnerNow:
     consecutive_failures: int
 
 
+def _partner(partner_id: int, values: Sequence[Any]) -> PartnerNow:
+    state, token, base64, url, paused, failures, roles = values
+    # Booleans come as 0/1 from SQLite; None when the partner has no push state row yet.
+    partner = Partner.from_db(
+        connection.alias,
+        ["id", "state", "outgoing_token", "outgoing_token_base64"],
+        [partner_id, state, token, bool(base64)],
+    )
+    return PartnerNow(partner, url, bool(paused), _roles(roles), failures or 0)
+
+
+@cache
+def _read_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_columns(Delivery, 'd')}, {_columns(Lane, 'l')}, "
+        f"{_partner_columns(vendor)}, s.last_success_at "
+        f"FROM {table(Delivery)} d "
+        f"JOIN {table(Lane)} l ON l.id = d.lane_id "
+        f"JOIN {table(Partner)} p ON p.id = l.partner_id "
+        f"LEFT JOIN {table(PartnerPushState)} s ON s.partner_id = l.partner_id "
+        "WHERE d.lane_id = %s AND d.status IN (%s, %s) "
+        "ORDER BY d.queued_at, d.id LIMIT %s"
+    )
+
+
 @cache
 def _partner_sql(vendor: str) -> str:
     return (
-        "SELECT p.state, p.outgoing_token, p.outgoing_token_base64, "
-        f"(SELECT e.url FROM {table(PartnerEndpoint)} e WHERE e.partner_id = p.id "
-        "AND e.identifier = %s AND e.role = %s ORDER BY e.id LIMIT 1), "
-        "s.push_paused, s.consecutive_failures, "
-        f"(SELECT {_roles_aggregate(vendor)} FROM {table(PartnerRole)} r "
-        "WHERE r.partner_id = p.id) "
-        f"FROM {table(Partner)} p "
+        f"SELECT {_partner_columns(vendor)} FROM {table(Partner)} p "
         f"LEFT JOIN {table(PartnerPushState)} s ON s.partner_id = p.id WHERE p.id = %s"
     )
 
@@ -174,20 +191,9 @@ def partner_now(partner_id: int) -> PartnerNow | None:
     """The partner's state, token, Locations RECEIVER URL, pause flag and roles as they are
     now, so that nothing goes out after an unregistering, a pause or a token rotation."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _partner_sql(connection.vendor),
-            [ModuleID.LOCATIONS, InterfaceRole.RECEIVER, partner_id],
-        )
+        cursor.execute(_partner_sql(connection.vendor), [*_PARTNER_PARAMS, partner_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    state, token, base64, url, paused, failures, roles = row
-    partner = Partner.from_db(
-        connection.alias,
-        ["id", "state", "outgoing_token", "outgoing_token_base64"],
-        [partner_id, state, token, bool(base64)],
-    )
-    return PartnerNow(partner, url, bool(paused), _roles(roles), failures or 0)
+    return None if row is None else _partner(partner_id, row)
 
 
 def next_due_lane(partner_id: int, *, now: datetime, exclude: Iterable[int] = ()) -> int | None:
@@ -231,7 +237,7 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     about that partner: `lane.receiver_url` (its Locations RECEIVER endpoint), `lane.paused`,
     `lane.last_success`, `lane.roles` (its PartnerRoles, unsaved copies). (None, []) when the
     lane has nothing open."""
-    params: list[Any] = [ModuleID.LOCATIONS, InterfaceRole.RECEIVER, lane_id, *OPEN, limit]
+    params: list[Any] = [*_PARTNER_PARAMS, lane_id, *OPEN, limit]
     with connection.cursor() as cursor:
         cursor.execute(_read_sql(connection.vendor), params)
         rows = cursor.fetchall()
@@ -240,18 +246,12 @@ def read_lane(lane_id: int, limit: int) -> tuple[Lane | None, list[Delivery]]:
     n_delivery, n_lane = len(_fields(Delivery)), len(_fields(Lane))
     first = rows[0]
     lane = _instance(Lane, first[n_delivery : n_delivery + n_lane])
-    state, token, base64, url, paused, last_success, failures, roles = first[n_delivery + n_lane :]
-    # Booleans come as 0/1 from SQLite; None when the partner has no push state row yet.
-    lane.partner = Partner.from_db(
-        connection.alias,
-        ["id", "state", "outgoing_token", "outgoing_token_base64"],
-        [lane.partner_id, state, token, bool(base64)],
-    )
-    lane.receiver_url = url
-    lane.paused = bool(paused)
-    lane.last_success = _datetime(last_success)
-    lane.roles = _roles(roles)
-    lane.consecutive_failures = failures or 0
+    extra = first[n_delivery + n_lane :]
+    now = _partner(lane.partner_id, extra[:_N_PARTNER_COLUMNS])
+    lane.partner = now.partner
+    lane.receiver_url, lane.paused, lane.roles = now.receiver_url, now.paused, now.roles
+    lane.consecutive_failures = now.consecutive_failures
+    lane.last_success = _datetime(extra[_N_PARTNER_COLUMNS])
     deliveries = []
     for row in rows:
         delivery = _instance(Delivery, row[:n_delivery])
