@@ -10,17 +10,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from partners.models import Partner
 
 from . import operations
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
-
-
-def _count_of(n: int, noun: str) -> str:
-    """'1 delivery', '2 deliveries', '1 partner', '3 partners'."""
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
 
 
 def _count(model, condition: Q):
@@ -135,18 +130,27 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
     def pause(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=True)
-        self.message_user(request, f"Paused {_count_of(len(queryset), 'partner')}.")
+        self.message_user(
+            request,
+            ngettext("Paused %d partner.", "Paused %d partners.", len(queryset)) % len(queryset),
+        )
 
     @admin.action(description="Resume push to the selected partners")
     def resume(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=False)
-        self.message_user(request, f"Resumed {_count_of(len(queryset), 'partner')}.")
+        self.message_user(
+            request,
+            ngettext("Resumed %d partner.", "Resumed %d partners.", len(queryset)) % len(queryset),
+        )
 
     @admin.action(description="Retry waiting deliveries now")
     def retry_now(self, request, queryset):
         count = sum(operations.partner_retry_now(state.partner_id) for state in queryset)
-        self.message_user(request, f"{_count_of(count, 'delivery')} queued again.")
+        self.message_user(
+            request,
+            ngettext("%d delivery queued again.", "%d deliveries queued again.", count) % count,
+        )
 
     @admin.action(description="Full sync: PUT every Location to the selected partners")
     def full_sync(self, request, queryset):
@@ -225,12 +229,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request, queryset):
         count = operations.deliveries_retry_now(queryset)
-        self.message_user(request, f"{_count_of(count, 'delivery')} queued again.")
+        self.message_user(
+            request,
+            ngettext("%d delivery queued again.", "%d deliveries queued again.", count) % count,
+        )
 
     @admin.action(description="Discard the selected deliveries")
     def discard(self, request, queryset):
         count = operations.deliveries_discard(queryset)
-        self.message_user(request, f"{_count_of(count, 'delivery')} discarded.")
+        self.message_user(
+            request, ngettext("%d delivery discarded.", "%d deliveries discarded.", count) % count
+        )
 
 
 @admin.register(FullSync)
