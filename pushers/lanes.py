@@ -118,6 +118,8 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
             if stop or result.sent >= max_messages or budget.spent():
                 break
             next_lane = lane_sql.next_due_lane(partner_id, now=clock.now(), exclude=idle)
+            if next_lane is not None:
+                slots.renew(partner_id, slot)
     finally:
         slots.release(partner_id, slot)
     waiting = None if result.degraded else lane_sql.next_due_lane(partner_id, now=clock.now())

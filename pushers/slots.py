@@ -28,12 +28,6 @@ def _limit_sql() -> str:
     )
 
 
-def _lease() -> float:
-    """How long a slot is held at most: as long as the task holding it can live (its hard
-    time limit), so it never needs renewing; a task killed holding it frees it then."""
-    return max(settings.PUSH_LANE_LEASE, settings.CELERY_TASK_TIME_LIMIT or 0)
-
-
 def acquire(lane_id: int, token: str) -> int | None:
     """Lease a free slot of the partner of `lane_id`; returns the partner's id, or None
     when every slot it may use now is taken."""
@@ -49,7 +43,7 @@ def acquire(lane_id: int, token: str) -> int | None:
         f") AND {free} RETURNING partner_id"
     )
     params = [
-        at(now + timedelta(seconds=_lease())),
+        at(now + timedelta(seconds=settings.PUSH_LANE_LEASE)),
         token,
         lane_id,
         settings.PUSH_BREAKER_FAILURES,
@@ -74,6 +68,17 @@ def ensure(partner_ids: Iterable[int]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def renew(partner_id: int, token: str) -> None:
+    until = clock.now() + timedelta(seconds=settings.PUSH_LANE_LEASE)
+    at = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table(SendSlot)} SET busy_until = %s "
+            "WHERE partner_id = %s AND claim_token = %s",
+            [at(until), partner_id, token],
+        )
 
 
 def release(partner_id: int, token: str) -> None:

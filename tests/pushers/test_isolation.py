@@ -10,7 +10,7 @@ from django.utils import timezone
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
-from pushers import fanout, lanes
+from pushers import fanout, lanes, slots
 from pushers.models import ChangeRecord, Delivery, Lane, PartnerPushState, SendSlot
 
 from .conftest import build_site
@@ -132,3 +132,16 @@ def test_a_failed_probe_of_a_degraded_partner_ends_its_calls_until_a_backoff_end
     assert result.retry_in is not None  # the failed lane's own retry
     assert queued == []  # and no task for the other lanes: they wait for a probe
     assert _waiting(push_partner) == 3
+
+
+def test_a_slot_is_leased_for_one_lane_lease_so_a_killed_holder_blocks_its_partner_briefly(
+    waiting_lanes, push_partner, settings
+):
+    # Not for the task's hard time limit: a worker killed holding both slots would stall the
+    # partner for that long (90 s by default) before anyone could send to it again.
+    settings.PUSH_LANE_LEASE, settings.CELERY_TASK_TIME_LIMIT = 3, 90
+    before = timezone.now()
+
+    assert slots.acquire(waiting_lanes[0].pk, "killed") == push_partner.pk
+    (leased,) = [b for b in slots.busy_until(push_partner.pk) if b is not None]
+    assert before + timedelta(seconds=3) <= leased <= timezone.now() + timedelta(seconds=3)
