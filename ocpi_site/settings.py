@@ -300,6 +300,9 @@ PUSH_RETRY_BACKOFF_MAX = float(env_str("PUSH_RETRY_BACKOFF_MAX", "600"))
 PUSH_RETRY_WINDOW = env_int("PUSH_RETRY_WINDOW", 6 * 3600)
 # How often a partner that missed its window is tried again with a full sync (seconds).
 PUSH_FULL_SYNC_RETRY_INTERVAL = env_int("PUSH_FULL_SYNC_RETRY_INTERVAL", 900)
+# Locations a full sync queues per transaction (and task): keeps each well inside the tasks'
+# time limit at any platform size.
+PUSH_FULL_SYNC_BATCH = env_int("PUSH_FULL_SYNC_BATCH", 2000)
 # Calls in flight to one partner at most, across all workers (slow partners keep to their own
 # slots); after PUSH_BREAKER_FAILURES transient failures in a row a partner is degraded: one
 # call at a time until it answers again.

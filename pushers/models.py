@@ -139,8 +139,15 @@ class FullSync(models.Model):
 
     partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
     requested_by = models.CharField(max_length=100, blank=True)
+    # Locations to send: counted at the start, the number queued once queuing is done.
     total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Queued a batch of Locations per transaction (`operations.full_sync_continue`), in
+    # row_id order: how far, how many, and when the last batch was queued.
+    queued_until = models.BigIntegerField(null=True, blank=True)
+    queued = models.PositiveIntegerField(default=0)
+    queuing_done_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

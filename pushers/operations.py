@@ -4,7 +4,9 @@ full sync, retry now, discard, pause and resume.
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from locations.models import Location
 
@@ -25,19 +27,64 @@ def push_state(partner_id: int) -> PartnerPushState:
 # --- Full sync
 
 
-def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | None:
+def full_sync_start(
+    *, partner_id: int, requested_by: str = "", continue_in_tasks: bool = True
+) -> FullSync | None:
     """Queue a PUT of every Location to one partner (subsuming its pending changes).
+
+    The Locations are queued PUSH_FULL_SYNC_BATCH at a time, each batch in a transaction
+    of its own, so no transaction or task grows with the platform (25,000 Locations in one
+    transaction took 6-10 s; ten times that would pass the tasks' time limit). The first
+    batch is queued here; the rest by `full_sync_batch` tasks, one after the other (or by
+    the caller, `continue_in_tasks=False`: `ocpi_push_sync` without workers). A batch task
+    lost with its broker or worker is queued again by the sweeper.
 
     Returns None when the partner cannot receive pushes.
     """
     if targets.push_target(partner_id) is None:
         return None
     with transaction.atomic():
-        sync = FullSync.objects.create(partner_id=partner_id, requested_by=requested_by[:100])
+        sync = FullSync.objects.create(
+            partner_id=partner_id,
+            requested_by=requested_by[:100],
+            total=_locations().count(),
+        )
+        push_state(partner_id)
+        PartnerPushState.objects.filter(partner_id=partner_id).update(
+            needs_full_sync=False, full_sync_after=None
+        )
+    full_sync_continue(sync.pk, continue_in_tasks=continue_in_tasks)
+    sync.refresh_from_db()
+    return sync
+
+
+def _locations() -> QuerySet[Location]:
+    """The Locations a full sync sends."""
+    return Location.objects.all()
+
+
+def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
+    """Queue the next batch of a full sync's Locations; True once all are queued.
+
+    Idempotent and safe to run twice at once (a lost task queued again by the sweeper next
+    to a late one): the FullSync row is locked while its batch is queued, and the batch
+    starts after the last row_id queued."""
+    with transaction.atomic():
+        sync = FullSync.objects.select_for_update().get(pk=sync_id)
+        if sync.queuing_done_at is not None:
+            return True
+        after = sync.queued_until if sync.queued_until is not None else -1
+        size = settings.PUSH_FULL_SYNC_BATCH
+        location_ids = list(
+            _locations()
+            .filter(row_id__gt=after)
+            .order_by("row_id")
+            .values_list("row_id", flat=True)[:size]
+        )
         now = clock.now()
         lanes = merge_changes(
             (
-                partner_id,
+                sync.partner_id,
                 Change(
                     level=Level.LOCATION,
                     method=Method.PUT,
@@ -49,23 +96,30 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
                     full_sync=sync,
                 ),
             )
-            for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
+            for location_id in location_ids
         )
-        sync.total = len(lanes)
         wake = fanout.lanes_to_wake(lanes)
-        sync.save(update_fields=["total"])
-        push_state(partner_id)
-        PartnerPushState.objects.filter(partner_id=partner_id).update(
-            needs_full_sync=False, full_sync_after=None
+        sync.queued += len(location_ids)
+        if location_ids:
+            sync.queued_until = location_ids[-1]
+        done = len(location_ids) < size
+        if done:
+            sync.queuing_done_at = now
+            sync.total = sync.queued
+        sync.save(
+            update_fields=["queued", "queued_until", "queuing_done_at", "total", "updated_at"]
         )
         transaction.on_commit(lambda: queue.enqueue_lanes(wake))
-    return sync
+        if not done and continue_in_tasks:
+            transaction.on_commit(lambda: queue.enqueue_full_sync_batch(sync_id))
+    return done
 
 
 def full_sync_progress(sync: FullSync) -> tuple[int, int]:
-    """(done, total) of a full sync: done counts Locations no longer waiting to be sent."""
+    """(done, total) of a full sync: done counts Locations queued and no longer waiting to
+    be sent; total, the Locations counted at the start (queued, once all are)."""
     waiting = Delivery.objects.filter(full_sync=sync, status__in=Delivery.OPEN).count()
-    return sync.total - waiting, sync.total
+    return sync.queued - waiting, sync.total
 
 
 # --- Deliveries and partners

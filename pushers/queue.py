@@ -50,3 +50,16 @@ def enqueue_lanes(lane_ids: Iterable[int], *, countdown: float | None = None) ->
             logger.warning("Could not queue lane %s; the sweeper will.", lane_id, exc_info=True)
             break
     return queued
+
+
+def enqueue_full_sync_batch(sync_id: int) -> bool:
+    """Queue the next batch of a full sync (`operations.full_sync_continue`); False when the
+    broker could not be reached (the sweeper queues it)."""
+    from .tasks import full_sync_batch
+
+    try:
+        full_sync_batch.apply_async(args=[sync_id])
+    except Exception:  # any broker error (logged); the sweeper re-queues the batch
+        logger.warning("Could not queue full sync %s; the sweeper will.", sync_id, exc_info=True)
+        return False
+    return True

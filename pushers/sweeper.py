@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from . import clock, operations, queue, slots, targets
-from .models import ChangeRecord, Delivery, PartnerPushState
+from .models import ChangeRecord, Delivery, FullSync, PartnerPushState
 
 Status = Delivery.Status
 
@@ -22,6 +22,7 @@ class SweepResult:
     change_records: int = 0
     lanes: int = 0
     full_syncs: int = 0
+    full_sync_batches: int = 0
 
 
 def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
@@ -60,6 +61,14 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
         .distinct()[:batch]
     )
     result.lanes = queue.enqueue_lanes(lane_ids)
+
+    # Full syncs whose next batch task was lost (the batch of a running task keeps its
+    # row locked, and a second run finds its batch done: `full_sync_continue`).
+    for sync_id in FullSync.objects.filter(
+        queuing_done_at__isnull=True, updated_at__lte=cutoff
+    ).values_list("pk", flat=True)[:batch]:
+        if queue.enqueue_full_sync_batch(sync_id):
+            result.full_sync_batches += 1
 
     for state in PartnerPushState.objects.filter(
         needs_full_sync=True, push_paused=False, full_sync_after__lte=now

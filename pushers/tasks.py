@@ -46,3 +46,10 @@ def purge() -> dict[str, int]:
 def full_sync(partner_id: int, requested_by: str = "") -> int | None:
     sync = operations.full_sync_start(partner_id=partner_id, requested_by=requested_by)
     return sync.pk if sync else None
+
+
+# A batch that fails stays where it was (its transaction rolled back) and the sweeper
+# queues it again.
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def full_sync_batch(sync_id: int) -> bool:
+    return operations.full_sync_continue(sync_id)
