@@ -81,6 +81,11 @@ class PartnerPushState(models.Model):
 
     class Meta:
         verbose_name = "partner push state"
+        permissions = [
+            # The push levers of the admin (pause, resume, retry now, full sync, discard):
+            # they act on what partners receive, not on a row an operator edits.
+            ("operate_push", "Can pause, resume, retry, discard and fully sync pushes"),
+        ]
 
     def __str__(self) -> str:
         return f"push to {self.partner}"
@@ -135,6 +140,11 @@ class FullSync(models.Model):
     requested_by = models.CharField(max_length=100, blank=True)
     total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A sync requested from the admin is only a row at first: a worker builds its
+    # deliveries (thousands of rows for a large network), outside the web request.
+    queued = models.BooleanField(
+        default=False, help_text="Waiting for a worker to queue its Locations."
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -26,7 +26,8 @@ def push_state(partner_id: int) -> PartnerPushState:
 
 
 def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | None:
-    """Queue a PUT of every Location to one partner (subsuming its pending changes).
+    """Queue a PUT of every Location to one partner (subsuming its pending changes), in this
+    process: the sweeper and `ocpi_push_sync` (the admin uses `full_sync_request`).
 
     Returns None when the partner cannot receive pushes.
     """
@@ -34,32 +35,76 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
         return None
     with transaction.atomic():
         sync = FullSync.objects.create(partner_id=partner_id, requested_by=requested_by[:100])
-        now = clock.now()
-        lanes = merge_changes(
-            (
-                partner_id,
-                Change(
-                    level=Level.LOCATION,
-                    method=Method.PUT,
-                    fields=[],
-                    location_id=location_id,
-                    evse_id=None,
-                    connector_id=None,
-                    changed_at=now,
-                    full_sync=sync,
-                ),
-            )
-            for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
-        )
-        sync.total = len(lanes)
-        wake = fanout.lanes_to_wake(lanes)
-        sync.save(update_fields=["total"])
-        push_state(partner_id)
-        PartnerPushState.objects.filter(partner_id=partner_id).update(
-            needs_full_sync=False, full_sync_after=None
-        )
-        transaction.on_commit(lambda: queue.enqueue_lanes(wake))
+        _full_sync_build(sync)
     return sync
+
+
+def full_sync_request(*, partner_id: int, requested_by: str = "") -> FullSync | None:
+    """A full sync for a worker to build (`full_sync_run`): one row now, the thousands of
+    deliveries later, outside the caller's request. The task is queued after commit; the
+    sweeper queues it again if that message is lost.
+
+    Returns None when the partner cannot receive pushes.
+    """
+    if targets.push_target(partner_id) is None:
+        return None
+    with transaction.atomic():
+        sync = FullSync.objects.create(
+            partner_id=partner_id, requested_by=requested_by[:100], queued=True
+        )
+        transaction.on_commit(lambda: queue.enqueue_full_sync(sync.pk))
+    return sync
+
+
+def full_sync_run(sync_id: int) -> bool:
+    """Build the deliveries of a requested full sync; False when it was built already (a
+    second message) or the partner can no longer receive pushes (the sync ends empty)."""
+    with transaction.atomic():
+        sync = FullSync.objects.select_for_update().filter(pk=sync_id, queued=True).first()
+        if sync is None:
+            return False
+        if targets.push_target(sync.partner_id) is None:
+            sync.queued = False
+            sync.save(update_fields=["queued"])
+            return False
+        _full_sync_build(sync)
+    return True
+
+
+def _full_sync_build(sync: FullSync) -> None:
+    """One delivery (a PUT) per Location for the sync's partner; inside a transaction."""
+    partner_id = sync.partner_id
+    now = clock.now()
+    lanes = merge_changes(
+        (
+            partner_id,
+            Change(
+                level=Level.LOCATION,
+                method=Method.PUT,
+                fields=[],
+                location_id=location_id,
+                evse_id=None,
+                connector_id=None,
+                changed_at=now,
+                full_sync=sync,
+            ),
+        )
+        for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
+    )
+    sync.total = len(lanes)
+    sync.queued = False
+    wake = fanout.lanes_to_wake(lanes)
+    sync.save(update_fields=["total", "queued"])
+    push_state(partner_id)
+    PartnerPushState.objects.filter(partner_id=partner_id).update(
+        needs_full_sync=False, full_sync_after=None
+    )
+    transaction.on_commit(lambda: queue.enqueue_lanes(wake))
+
+
+def partner_resumed_full_sync(sender, *, partner, **kwargs) -> None:
+    """`partners.signals.partner_resumed`: inside the resume's transaction."""
+    full_sync_request(partner_id=partner.pk, requested_by="resumed after suspension")
 
 
 def full_sync_progress(sync: FullSync) -> tuple[int, int]:

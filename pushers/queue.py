@@ -50,3 +50,16 @@ def enqueue_lanes(lane_ids: Iterable[int], *, countdown: float | None = None) ->
             logger.warning("Could not queue lane %s; the sweeper will.", lane_id, exc_info=True)
             break
     return queued
+
+
+def enqueue_full_sync(sync_id: int) -> bool:
+    """Queue the building of a requested full sync; False when the broker could not be
+    reached (the sweeper queues it again)."""
+    from .tasks import full_sync
+
+    try:
+        full_sync.apply_async(args=[sync_id])
+    except Exception:  # any broker error (logged); the sweeper re-queues the sync
+        logger.warning("Could not queue full sync %s; the sweeper will.", sync_id, exc_info=True)
+        return False
+    return True

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from . import clock, operations, queue, slots, targets
-from .models import ChangeRecord, Delivery, DeliveryAttempt, PartnerPushState
+from .models import ChangeRecord, Delivery, DeliveryAttempt, FullSync, PartnerPushState
 
 Status = Delivery.Status
 
@@ -61,6 +61,12 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
         .distinct()[:batch]
     )
     result.lanes = queue.enqueue_lanes(lane_ids)
+
+    # Full syncs requested from the admin whose task message was lost.
+    for sync_id in FullSync.objects.filter(queued=True, created_at__lte=cutoff).values_list(
+        "pk", flat=True
+    )[:batch]:
+        queue.enqueue_full_sync(sync_id)
 
     for state in PartnerPushState.objects.filter(
         needs_full_sync=True, push_paused=False, full_sync_after__lte=now

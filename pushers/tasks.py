@@ -37,7 +37,7 @@ def sweep() -> dict[str, Any]:
     return sweeper.sweep().__dict__
 
 
-@shared_task(acks_late=True)
-def full_sync(partner_id: int, requested_by: str = "") -> int | None:
-    sync = operations.full_sync_start(partner_id=partner_id, requested_by=requested_by)
-    return sync.pk if sync else None
+# A requested full sync (admin) is built here; the row says whether it still needs to be.
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def full_sync(sync_id: int) -> bool:
+    return operations.full_sync_run(sync_id)
