@@ -1,6 +1,8 @@
 """The partner admin. Partners change state only through the operations of
 `admin_actions` (each calls a service); the token the partner gave us is write-only here."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -74,6 +76,8 @@ class PartnerForm(forms.ModelForm):
             "outgoing_token_base64",
             "incoming_raw_token_allowed",
         ]
+        # A URL typed without a scheme means https (Django 6.0's default, adopted now).
+        field_classes = {"versions_url": partial(forms.URLField, assume_scheme="https")}
 
     def clean_new_outgoing_token(self):
         token = self.cleaned_data["new_outgoing_token"]

@@ -41,3 +41,8 @@ def sweep() -> dict[str, Any]:
 @shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
 def full_sync(sync_id: int) -> bool:
     return operations.full_sync_run(sync_id)
+
+
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def retry_partner(partner_id: int) -> int:
+    return operations.partner_retry_now(partner_id)
