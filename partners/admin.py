@@ -17,6 +17,7 @@ from django.utils import timezone
 from versions.urls_util import public_reverse
 
 from .admin_actions import OPERATIONS, Operation, run_operation
+from .admin_guard import RefuseHiddenActionsMixin
 from .models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
 from .registration import RegistrationFailed, partner_register
 from .services import partner_create_pending, partner_set_outgoing_token
@@ -149,7 +150,7 @@ def _operation_action(operation: Operation):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     form = PartnerForm
     list_display = ["name", "state", "party_list", "version", "live_tokens", "registered_at"]
     list_filter = ["state", "roles__role"]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from partners.admin_guard import RefuseHiddenActionsMixin
 from partners.models import Partner
 
 from . import operations, queue
@@ -36,7 +37,7 @@ def _count(model, condition: Q):
 
 
 @admin.register(PartnerPushState)
-class PartnerPushStateAdmin(admin.ModelAdmin):
+class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = [
         "partner",
         "push_state",
@@ -224,7 +225,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "partner",
@@ -277,10 +278,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(FullSync)
-class FullSyncAdmin(admin.ModelAdmin):
+class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = ["id", "partner", "requested_by", "created_at", "progress"]
     list_filter = ["partner"]
-    fields = readonly_fields = ["partner", "requested_by", "total", "created_at", "progress"]
+    fields = readonly_fields = ("partner", "requested_by", "total", "created_at", "progress")
 
     def has_add_permission(self, request):
         return False

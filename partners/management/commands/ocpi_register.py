@@ -23,10 +23,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        token_a = read_token(options)
+        assert token_a is not None  # one of the token options is required
         try:
             report = partner_register(
                 versions_url=options["versions_url"],
-                token_a=read_token(options),
+                token_a=token_a,
                 name=options["name"],
                 base64_token=not options["raw_token"],
             )
