@@ -462,3 +462,83 @@ def test_the_change_page_offers_only_the_operations_of_the_role(world, role):
     assert links == (role in MAY_RUN_PARTNER_OPERATIONS)
     if role == NOBODY:
         assert page.status_code == 403
+
+
+# --- Login protection (django-axes) -----------------------------------------------------------
+
+PASSWORD = "the-right-password-42"
+
+
+@pytest.fixture
+def operator(db, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    return get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+
+
+def log_in(password: str, *, username: str = "operator", address: str = "203.0.113.5"):
+    client = Client(REMOTE_ADDR=address)
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password, "next": "/admin/"},
+    )
+    return response, client.get("/admin/").status_code == 200
+
+
+def test_the_right_password_is_refused_after_too_many_failures(operator):
+    statuses = [log_in("wrong-password")[0].status_code for _ in range(3)]
+
+    response, logged_in = log_in(PASSWORD)
+
+    # The form with an error twice; the third failure locks the user out.
+    assert statuses == [200, 200, 429]
+
+    assert response.status_code == 429
+    assert not logged_in
+    assert "locked" in response.content.decode().lower()
+    assert PASSWORD not in " ".join(AccessAttempt.objects.values_list("post_data", flat=True))
+
+
+def test_fewer_failures_than_the_limit_still_let_the_right_password_in(operator):
+    for _ in range(2):
+        log_in("wrong-password")
+
+    assert log_in(PASSWORD)[1] is True
+
+
+def test_a_lockout_holds_for_one_user_from_one_address(operator):
+    get_user_model().objects.create_user("colleague", password=PASSWORD, is_staff=True)
+    for _ in range(3):
+        log_in("wrong-password")
+
+    assert log_in(PASSWORD)[1] is False
+    assert log_in(PASSWORD, address="198.51.100.7")[1] is True
+    assert log_in(PASSWORD, username="colleague")[1] is True
+
+
+@pytest.mark.parametrize(
+    "unlock",
+    [
+        ["axes_reset_username", "operator"],
+        ["axes_reset_ip_username", "203.0.113.5", "operator"],
+        ["axes_reset"],
+    ],
+)
+def test_a_documented_command_unlocks_the_user(operator, unlock):
+    for _ in range(3):
+        log_in("wrong-password")
+    assert log_in(PASSWORD)[1] is False
+
+    call_command(*unlock, stdout=StringIO())
+
+    assert log_in(PASSWORD)[1] is True
+
+
+def test_a_successful_login_clears_earlier_failures(operator):
+    for _ in range(2):
+        log_in("wrong-password")
+    assert log_in(PASSWORD)[1] is True
+
+    for _ in range(2):
+        log_in("wrong-password")
+
+    assert log_in(PASSWORD)[1] is True
