@@ -23,6 +23,9 @@ from partners.models import Partner
 from . import operations, queue
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
 
+# Deliveries "retry now" handles in the request; a larger selection goes to a worker.
+RETRY_IN_REQUEST = 200
+
 
 def _count(model, condition: Q):
     """Per-partner count as a subquery (one query for the whole list, no join fan-out)."""
@@ -263,7 +266,16 @@ class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry the selected deliveries now", permissions=["operate_push"])
     def retry_now(self, request, queryset):
-        count = operations.deliveries_retry_now(queryset)
+        ids = list(queryset.values_list("pk", flat=True))
+        if len(ids) > RETRY_IN_REQUEST:
+            # "Select all" over thousands of deliveries: a statement or two each, so a worker.
+            queue.enqueue_deliveries_retry(ids)
+            self.message_user(
+                request,
+                f"Retry of {len(ids)} deliveries queued; the list shows them as they go.",
+            )
+            return
+        count = operations.deliveries_retry_now(Delivery.objects.filter(pk__in=ids))
         self.message_user(
             request,
             ngettext("%d delivery queued again.", "%d deliveries queued again.", count) % count,

@@ -76,3 +76,17 @@ def enqueue_partner_retry(partner_id: int) -> bool:
         logger.warning("Could not queue the retry of partner %s.", partner_id, exc_info=True)
         return False
     return True
+
+
+def enqueue_deliveries_retry(delivery_ids: Sequence[int], *, batch: int = 500) -> bool:
+    """Queue "retry now" of many deliveries (an operator's selection), in batches; False
+    when the broker could not be reached (the deliveries keep their own schedule)."""
+    from .tasks import retry_deliveries
+
+    try:
+        for start in range(0, len(delivery_ids), batch):
+            retry_deliveries.apply_async(args=[list(delivery_ids[start : start + batch])])
+    except Exception:  # any broker error (logged); the deliveries keep their own schedule
+        logger.warning("Could not queue the retry of deliveries.", exc_info=True)
+        return False
+    return True

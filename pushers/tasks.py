@@ -11,6 +11,7 @@ from typing import Any
 from celery import shared_task
 
 from . import fanout, lanes, operations, sweeper
+from .models import Delivery
 from .outcomes import TASK_RETRY_ON_DATABASE_ERROR
 
 
@@ -46,3 +47,8 @@ def full_sync(sync_id: int) -> bool:
 @shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
 def retry_partner(partner_id: int) -> int:
     return operations.partner_retry_now(partner_id)
+
+
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def retry_deliveries(delivery_ids: list[int]) -> int:
+    return operations.deliveries_retry_now(Delivery.objects.filter(pk__in=delivery_ids))

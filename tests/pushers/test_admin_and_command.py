@@ -211,3 +211,29 @@ def test_retrying_a_partners_backlog_from_the_admin_is_queued(
         "Retry of the waiting deliveries of 1 partner queued."
     ]
     assert theirs(receiver, sites[0])["evses"][0]["status"] == "CHARGING"
+
+
+def test_retrying_a_large_selection_of_deliveries_is_queued(
+    sites, push_partner, receiver, admin_client, saved, monkeypatch
+):
+    from pushers import admin as push_admin
+
+    monkeypatch.setattr(push_admin, "RETRY_IN_REQUEST", 1)  # instead of making 201 of them
+    receiver.answer_next(*[(400, 2001)] * 4)
+    for site in sites:
+        evse = EVSE.objects.filter(location=site).first()
+        evse.status = Status.CHARGING
+        saved(lambda evse=evse: services.evse_update(evse=evse))
+    failed = list(
+        Delivery.objects.filter(status="failed", method="PATCH").values_list("pk", flat=True)
+    )
+    assert len(failed) == 2
+
+    response = saved(lambda: _action(admin_client, "delivery", "retry_now", failed))
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Retry of 2 deliveries queued; the list shows them as they go."
+    ]
+    assert set(Delivery.objects.filter(pk__in=failed).values_list("status", flat=True)) == {
+        "succeeded"
+    }
