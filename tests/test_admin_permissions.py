@@ -70,6 +70,13 @@ ADDS = {
     VIEWER: set(),
     NOBODY: set(),
 }
+# What the roles may save on a change page (the rest they see read-only).
+EDITS = {
+    OPERATOR: {"locations.location", "locations.evse"},
+    ROAMING: set(PARTNERS),
+    VIEWER: set(),
+    NOBODY: set(),
+}
 # Locations, EVSEs, Connectors (from their list), partners and push records are never
 # deleted from the admin; what may be deleted is the superuser's: users, groups, and the
 # login attempts (deleting an attempt unlocks its user).
@@ -294,6 +301,9 @@ def test_every_admin_page(world, role, model_label, kind):
     if response.status_code == 403:
         # Posting a refused page (e.g. "Yes, I'm sure" on a delete page) is refused too.
         assert client.post(url, {"post": "yes"}).status_code == 403
+    elif kind == "change" and role != SUPERUSER and model_label not in EDITS[role]:
+        # A page shown read-only cannot be saved either.
+        assert client.post(url, {"_save": "Save"}).status_code == 403
     assert snapshot() == before
 
 
