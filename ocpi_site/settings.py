@@ -316,8 +316,16 @@ PUSH_LANE_LEASE = env_int(
 # have (broker down at save time, worker killed).
 PUSH_SWEEP_INTERVAL = env_int("PUSH_SWEEP_INTERVAL", 30)
 PUSH_SWEEP_GRACE = env_int("PUSH_SWEEP_GRACE", 30)
-# Finished deliveries and their attempts are kept this many days for the operator view.
+# Retention (pushers/retention.py, a beat task every PUSH_PURGE_INTERVAL seconds): days
+# finished deliveries and all attempts are kept for the operator view, days parked (failed)
+# deliveries are kept, days change records are kept after their fan-out; rows deleted per
+# statement and batches per kind and run.
 PUSH_KEEP_DAYS = env_int("PUSH_KEEP_DAYS", 14)
+PUSH_KEEP_FAILED_DAYS = env_int("PUSH_KEEP_FAILED_DAYS", 30)
+PUSH_KEEP_CHANGES_DAYS = env_int("PUSH_KEEP_CHANGES_DAYS", 7)
+PUSH_PURGE_INTERVAL = env_int("PUSH_PURGE_INTERVAL", 3600)
+PUSH_PURGE_BATCH = env_int("PUSH_PURGE_BATCH", 5000)
+PUSH_PURGE_MAX_BATCHES = env_int("PUSH_PURGE_MAX_BATCHES", 20)
 # Debounce per object and partner: an idle object goes at once; a change right after a send
 # waits until the object has been quiet this many seconds (0: off), collecting further changes.
 PUSH_LANE_QUIET = float(env_str("PUSH_LANE_QUIET", "0.3"))
@@ -326,6 +334,7 @@ PUSH_LANE_MAX_WAIT = float(env_str("PUSH_LANE_MAX_WAIT", "5"))
 
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
+    "push-purge": {"task": "pushers.tasks.purge", "schedule": float(PUSH_PURGE_INTERVAL)},
 }
 
 LOGGING = {

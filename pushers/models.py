@@ -49,6 +49,12 @@ class ChangeRecord(models.Model):
                 condition=models.Q(fanned_out_at__isnull=True),
                 name="change_not_fanned_out_idx",
             ),
+            # Retention finds old records without scanning the table (`retention`).
+            models.Index(
+                fields=["fanned_out_at"],
+                condition=models.Q(fanned_out_at__isnull=False),
+                name="change_fanned_out_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +234,11 @@ class Delivery(models.Model):
             models.Index(
                 fields=["partner", "status", "queued_at", "id"], name="delivery_partner_queue_idx"
             ),
+            models.Index(  # retention (`retention`)
+                fields=["finished_at"],
+                condition=models.Q(finished_at__isnull=False),
+                name="delivery_finished_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -261,7 +272,10 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["partner", "started_at"], name="attempt_partner_time_idx")]
+        indexes = [
+            models.Index(fields=["partner", "started_at"], name="attempt_partner_time_idx"),
+            models.Index(fields=["started_at"], name="attempt_time_idx"),  # retention
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} -> {self.outcome}"

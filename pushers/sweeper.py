@@ -1,5 +1,5 @@
 """The sweeper (Celery beat, every PUSH_SWEEP_INTERVAL seconds): what a lost message left
-behind is queued again, due full syncs start, old history goes.
+behind is queued again, due full syncs start. (Old history goes in `retention`.)
 
 Every push task is only a wake-up call for work that lives in rows, so a message lost with
 its broker or worker delays the work by at most a sweep.
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from . import clock, operations, queue, slots, targets
-from .models import ChangeRecord, Delivery, DeliveryAttempt, FullSync, PartnerPushState
+from .models import ChangeRecord, Delivery, FullSync, PartnerPushState
 
 Status = Delivery.Status
 
@@ -22,7 +22,6 @@ class SweepResult:
     change_records: int = 0
     lanes: int = 0
     full_syncs: int = 0
-    deleted: int = 0
 
 
 def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
@@ -74,11 +73,4 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
         if operations.full_sync_start(partner_id=state.partner_id, requested_by="after outage"):
             result.full_syncs += 1
 
-    keep = now - timedelta(days=settings.PUSH_KEEP_DAYS)
-    DeliveryAttempt.objects.filter(started_at__lt=keep).delete()
-    result.deleted, _ = (
-        Delivery.objects.exclude(status__in=[*Delivery.OPEN, Status.FAILED])
-        .filter(finished_at__lt=keep)
-        .delete()
-    )
     return result

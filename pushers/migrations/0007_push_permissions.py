@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pushers', '0005_partner_isolation'),
+        ('pushers', '0006_retention_indexes'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pushers', '0006_push_permissions'),
+        ('pushers', '0007_push_permissions'),
     ]
 
     operations = [
