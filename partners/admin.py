@@ -322,6 +322,8 @@ class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
         if not self._may(request, operation.permission):
             raise PermissionDenied  # an action posted by someone the list does not offer it
         confirmed = request.method == "POST" and request.POST.get("post") == "yes"
+        applies = [p for p in partners if p.state in operation.states]
+        too_many = operation.max_at_once is not None and len(applies) > operation.max_at_once
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -329,9 +331,10 @@ class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
             "partners": partners,
             "bulk": bulk,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "applies": [p for p in partners if p.state in operation.states],
+            "applies": applies,
+            "too_many": too_many,
         }
-        if operation.confirm and not confirmed:
+        if too_many or (operation.confirm and not confirmed):
             context["title"] = "Are you sure?"
             return TemplateResponse(
                 request, "admin/partners/partner/operation_confirm.html", context

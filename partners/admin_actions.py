@@ -40,6 +40,10 @@ class Operation:
     confirm: bool
     warning: str
     run: Callable[[Partner], tuple[str, str]]  # (what was done, new token or "")
+    # Operations that call the partner (up to OCPI_HANDSHAKE_DEADLINE each) run for this
+    # many partners per request at most, so that a selection stays within the web server's
+    # request timeout.
+    max_at_once: int | None = None
 
 
 def _rotate_token_c(partner: Partner) -> tuple[str, str]:
@@ -100,6 +104,7 @@ OPERATIONS = {
             "every token we issued for it and forget its token for us; pushes stop. This "
             "cannot be undone: to work together again, the partner registers anew.",
             run=_unregister,
+            max_at_once=2,
         ),
         Operation(
             name="suspend",

@@ -335,3 +335,20 @@ def test_unregistering_tells_the_partner_and_revokes_everything(our_server, emsp
     assert (partner.state, partner.outgoing_token) == (Partner.State.UNREGISTERED, "")
     assert not works(our_token)
     assert not IssuedToken.objects.filter(partner=partner, revoked_at__isnull=True).exists()
+
+
+def test_unregistering_more_partners_at_once_than_a_request_can_call_is_refused(db, admin_client):
+    # Each unregistration calls the partner (up to the handshake deadline): three in one
+    # request could outlast the web server's timeout, so nothing is done.
+    partners = [
+        partner_create(name=f"eMSP {n}", country_code="DE", party_id=f"EM{n}")[0] for n in range(3)
+    ]
+
+    response = admin_client.post(
+        "/admin/partners/partner/",
+        {"action": "unregister", "_selected_action": [p.pk for p in partners], "post": "yes"},
+    )
+
+    assert response.status_code == 200
+    assert "Select at most 2 partners for" in response.content.decode()
+    assert set(Partner.objects.values_list("state", flat=True)) == {Partner.State.REGISTERED}
