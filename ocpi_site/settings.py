@@ -6,6 +6,7 @@ as soon as DEBUG is off.
 
 import importlib.metadata
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -364,3 +365,25 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root before
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
+
+# --- Admin login protection (django-axes) --------------------------------------------------
+# Failed admin logins are counted per user name and client address; at AXES_FAILURE_LIMIT
+# the pair is locked out (HTTP 429, even with the right password) for AXES_COOLOFF_MINUTES
+# (0: until an operator runs `manage.py axes_reset_username NAME`; docs/security.md).
+INSTALLED_APPS += ["axes"]
+# Axes wants its middleware last and its backend first (it refuses locked-out logins there).
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Off only for a test or an emergency: then nothing is counted or locked.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Failed attempts of one user name from one address before the lockout.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+# Minutes a lockout lasts (0: until reset by hand).
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A successful login clears the pair's failures, so typos spread over weeks never add up.
+AXES_RESET_ON_SUCCESS = True

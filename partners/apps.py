@@ -19,3 +19,10 @@ class PartnersConfig(AppConfig):
         )
         # Our token authentication (versions.auth) looks tokens up among those we issued.
         register_token_lookup(issued_token_for_header)
+
+        from django.db.models.signals import post_migrate
+
+        from .staff_roles import on_post_migrate
+
+        # The staff groups (docs/admin.md, "Staff roles") after every migrate.
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="partners-staff-roles")

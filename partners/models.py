@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 
@@ -63,6 +64,11 @@ class Partner(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            # Issuing a token hands out access to our API, and rotating one cuts the partner
+            # off until it has the new one: more than editing the partner's record.
+            ("manage_partner_tokens", "Can issue and rotate partner tokens"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -129,6 +135,17 @@ class IssuedToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.kind} {self.hint}… of {self.partner}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Revocation is final: a revoked token that came back to life would reopen our API
+        # to whoever still holds it. Every save path (admin, services, shell) passes here.
+        if (
+            self.pk is not None
+            and self.revoked_at is None
+            and IssuedToken.objects.filter(pk=self.pk, revoked_at__isnull=False).exists()
+        ):
+            raise ValidationError({"revoked_at": "A revoked token cannot be brought back."})
+        super().save(*args, **kwargs)
 
     # What the token opens (versions.auth.CallerToken; OCPI 2.2.1, Credentials module).
 

@@ -18,6 +18,7 @@ from .credentials import our_credentials
 from .discovery import discover, locations_receiver_url, store_discovery
 from .handshake_slots import handshake_slot
 from .models import IssuedToken, Partner, PartnerRole, Role
+from .signals import partner_resumed
 from .tokens import generate_token, hash_token
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def credentials_update(*, token: IssuedToken, credentials: dict) -> dict:
 def partner_unregister(*, partner: Partner) -> None:
     """DELETE credentials (or an operator's decision): tokens revoked, pushes stop."""
     partner = Partner.objects.select_for_update().get(pk=partner.pk)
-    if partner.state != Partner.State.REGISTERED:
+    if partner.state not in (Partner.State.REGISTERED, Partner.State.SUSPENDED):
         raise NotAllowedInThisState("Not registered")
     _revoke_live_tokens(partner)
     partner.state = Partner.State.UNREGISTERED
@@ -157,3 +158,65 @@ def partner_unregister(*, partner: Partner) -> None:
     partner.outgoing_token = ""  # their token for us is void too: no more automated traffic
     partner.save()
     logger.info("Partner %s is unregistered", partner.name)
+
+
+# --- Operator decisions (the admin) ------------------------------------------------------------
+# Suspension is ours, not an OCPI state: the partner stays registered with its tokens, but
+# while suspended its token opens nothing but versions (versions.auth) and nothing is pushed
+# to it (pushers.targets). Unregistering is the OCPI end of the relation (Credentials module,
+# "DELETE"); `unregistration` tells the partner first.
+
+
+@transaction.atomic
+def partner_suspend(*, partner: Partner) -> Partner:
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    if partner.state != Partner.State.REGISTERED:
+        raise NotAllowedInThisState("Only a registered partner can be suspended")
+    partner.state = Partner.State.SUSPENDED
+    partner.suspended_at = timezone.now()
+    partner.save(update_fields=["state", "suspended_at", "updated_at"])
+    logger.info("Partner %s is suspended", partner.name)
+    return partner
+
+
+@transaction.atomic
+def partner_resume(*, partner: Partner) -> Partner:
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    if partner.state != Partner.State.SUSPENDED:
+        raise NotAllowedInThisState("Only a suspended partner can be resumed")
+    partner.state = Partner.State.REGISTERED
+    partner.suspended_at = None
+    partner.save(update_fields=["state", "suspended_at", "updated_at"])
+    partner_resumed.send(sender=Partner, partner=partner)
+    logger.info("Partner %s is resumed", partner.name)
+    return partner
+
+
+@transaction.atomic
+def partner_reinvite(*, partner: Partner) -> str:
+    """A new token A for a partner that is pending or unregistered: it becomes pending and
+    may register with us again (OCPI 2.2.1, Credentials module, "Registration"); every
+    earlier token is revoked. Returns the token A in plain text (shown once)."""
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    if partner.state not in (Partner.State.PENDING, Partner.State.UNREGISTERED):
+        raise NotAllowedInThisState("Only a pending or unregistered partner can be invited")
+    _revoke_live_tokens(partner)
+    partner.state = Partner.State.PENDING
+    partner.save(update_fields=["state", "updated_at"])
+    return issued_token_create(partner=partner, kind=IssuedToken.Kind.A)
+
+
+@transaction.atomic
+def partner_set_outgoing_token(*, partner: Partner, token: str) -> None:
+    """Store the token the partner gave us for calling it (typed by an operator)."""
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    partner.outgoing_token = token
+    partner.save(update_fields=["outgoing_token", "updated_at"])
+
+
+@transaction.atomic
+def issued_token_revoke(*, token: IssuedToken) -> None:
+    """Revoke one token we issued; revocation is final (`IssuedToken.save` refuses undoing)."""
+    IssuedToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

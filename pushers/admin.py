@@ -1,6 +1,9 @@
 """Operator view of push: per-partner health, the deliveries, and the levers.
 
-Every action goes through `pushers.operations`, like every other write.
+Every action goes through `pushers.operations`, like every other write, and needs the
+`pushers.operate_push` permission (docs/admin.md, "Staff roles"). The pages themselves are
+read-only: nothing here is edited as a form. Work that may touch thousands of rows (a full
+sync, retrying a partner's whole backlog) is queued for a worker.
 """
 
 from datetime import timedelta
@@ -9,13 +12,19 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from partners.admin_guard import RefuseHiddenActionsMixin
 from partners.models import Partner
 
-from . import operations
+from . import operations, queue
 from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
+
+# Deliveries "retry now" handles in the request; a larger selection goes to a worker.
+RETRY_IN_REQUEST = 200
 
 
 def _count(model, condition: Q):
@@ -31,7 +40,7 @@ def _count(model, condition: Q):
 
 
 @admin.register(PartnerPushState)
-class PartnerPushStateAdmin(admin.ModelAdmin):
+class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = [
         "partner",
         "push_state",
@@ -55,6 +64,9 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
     ]
     fields = ["partner", "push_paused", *readonly_fields[1:]]
     actions = ["pause", "resume", "retry_now", "full_sync"]
+
+    def has_operate_push_permission(self, request, obj=None):
+        return request.user.has_perm("pushers.operate_push")
 
     def get_queryset(self, request):
         # Every partner gets a row, so that the list shows them all.
@@ -84,6 +96,9 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # pausing is an action (it also wakes the lanes on resume)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -123,10 +138,9 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
         if obj._last_sync is None:
             return "–"
         sync = FullSync.objects.get(pk=obj._last_sync)
-        done, total = operations.full_sync_progress(sync)
-        return f"{done}/{total} ({sync.created_at:%Y-%m-%d %H:%M})"
+        return f"{_progress_text(sync)} ({sync.created_at:%Y-%m-%d %H:%M})"
 
-    @admin.action(description="Pause push to the selected partners")
+    @admin.action(description="Pause push to the selected partners", permissions=["operate_push"])
     def pause(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=True)
@@ -135,7 +149,7 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
             ngettext("Paused %d partner.", "Paused %d partners.", len(queryset)) % len(queryset),
         )
 
-    @admin.action(description="Resume push to the selected partners")
+    @admin.action(description="Resume push to the selected partners", permissions=["operate_push"])
     def resume(self, request, queryset):
         for state in queryset:
             operations.partner_set_paused(state.partner_id, paused=False)
@@ -144,29 +158,50 @@ class PartnerPushStateAdmin(admin.ModelAdmin):
             ngettext("Resumed %d partner.", "Resumed %d partners.", len(queryset)) % len(queryset),
         )
 
-    @admin.action(description="Retry waiting deliveries now")
+    @admin.action(description="Retry waiting deliveries now", permissions=["operate_push"])
     def retry_now(self, request, queryset):
-        count = sum(operations.partner_retry_now(state.partner_id) for state in queryset)
+        # A partner's backlog may be thousands of deliveries: a worker retries them.
+        states = list(queryset)
+        for state in states:
+            queue.enqueue_partner_retry(state.partner_id)
         self.message_user(
             request,
-            ngettext("%d delivery queued again.", "%d deliveries queued again.", count) % count,
+            ngettext(
+                "Retry of the waiting deliveries of %d partner queued.",
+                "Retry of the waiting deliveries of %d partners queued.",
+                len(states),
+            )
+            % len(states),
         )
 
-    @admin.action(description="Full sync: PUT every Location to the selected partners")
+    @admin.action(
+        description="Full sync: PUT every Location to the selected partners",
+        permissions=["operate_push"],
+    )
     def full_sync(self, request, queryset):
+        # Building a sync writes a delivery per Location: a worker does it, after commit.
         for state in queryset:
-            sync = operations.full_sync_start(
+            sync = operations.full_sync_request(
                 partner_id=state.partner_id, requested_by=request.user.get_username()
             )
             if sync is None:
                 self.message_user(
                     request,
-                    f"{state.partner} has no Locations receiver endpoint; nothing to sync.",
+                    f"{state.partner} is not registered or has no Locations receiver "
+                    "endpoint; nothing to sync.",
                     messages.WARNING,
                 )
             else:
+                url = reverse("admin:pushers_fullsync_change", args=[sync.pk])
                 self.message_user(
-                    request, f"Full sync of {sync.total} Locations to {state.partner} queued."
+                    request,
+                    format_html(
+                        'Full sync <a href="{}">#{}</a> to {} queued; its progress shows '
+                        "under Full syncs.",
+                        url,
+                        sync.pk,
+                        state.partner,
+                    ),
                 )
 
 
@@ -193,7 +228,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "partner",
@@ -217,6 +252,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now", "discard"]
 
+    def has_operate_push_permission(self, request, obj=None):
+        return request.user.has_perm("pushers.operate_push")
+
     def has_add_permission(self, request):
         return False
 
@@ -226,15 +264,24 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Retry the selected deliveries now")
+    @admin.action(description="Retry the selected deliveries now", permissions=["operate_push"])
     def retry_now(self, request, queryset):
-        count = operations.deliveries_retry_now(queryset)
+        ids = list(queryset.values_list("pk", flat=True))
+        if len(ids) > RETRY_IN_REQUEST:
+            # "Select all" over thousands of deliveries: a statement or two each, so a worker.
+            queue.enqueue_deliveries_retry(ids)
+            self.message_user(
+                request,
+                f"Retry of {len(ids)} deliveries queued; the list shows them as they go.",
+            )
+            return
+        count = operations.deliveries_retry_now(Delivery.objects.filter(pk__in=ids))
         self.message_user(
             request,
             ngettext("%d delivery queued again.", "%d deliveries queued again.", count) % count,
         )
 
-    @admin.action(description="Discard the selected deliveries")
+    @admin.action(description="Discard the selected deliveries", permissions=["operate_push"])
     def discard(self, request, queryset):
         count = operations.deliveries_discard(queryset)
         self.message_user(
@@ -243,16 +290,28 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(FullSync)
-class FullSyncAdmin(admin.ModelAdmin):
+class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = ["id", "partner", "requested_by", "created_at", "progress"]
     list_filter = ["partner"]
-    readonly_fields = ["partner", "requested_by", "total", "created_at"]
+    fields = readonly_fields = ("partner", "requested_by", "total", "created_at", "progress")
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="progress (sent or settled / total)")
     def progress(self, obj):
-        done, total = operations.full_sync_progress(obj)
-        percent = 100 * done // total if total else 100
-        return f"{done}/{total} ({percent}%)"
+        return _progress_text(obj)
+
+
+def _progress_text(sync: FullSync) -> str:
+    if sync.queued and not sync.locations_queued:
+        return "queued: waiting for a worker to list the Locations"
+    done, total = operations.full_sync_progress(sync)
+    percent = 100 * done // total if total else 100
+    return f"{done}/{total} ({percent}%)"

@@ -13,3 +13,10 @@ class PushersConfig(AppConfig):
         # Every change of a Location, EVSE or Connector gets its outbox row in the
         # transaction of the change.
         register_change_listener(record_changes)
+
+        from partners.signals import partner_resumed
+
+        from .operations import partner_resumed_full_sync
+
+        # Nothing was pushed to a suspended partner: it gets every Location again.
+        partner_resumed.connect(partner_resumed_full_sync, dispatch_uid="pushers-resume")

@@ -87,6 +87,11 @@ class PartnerPushState(models.Model):
 
     class Meta:
         verbose_name = "partner push state"
+        permissions = [
+            # The push levers of the admin (pause, resume, retry now, full sync, discard):
+            # they act on what partners receive, not on a row an operator edits.
+            ("operate_push", "Can pause, resume, retry, discard and fully sync pushes"),
+        ]
 
     def __str__(self) -> str:
         return f"push to {self.partner}"
@@ -143,9 +148,10 @@ class FullSync(models.Model):
     total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # Queued a batch of Locations per transaction (`operations.full_sync_continue`), in
-    # row_id order: how far, how many, and when the last batch was queued.
+    # row_id order: how far, how many, and when the last batch was queued. A sync requested
+    # from the admin is only a row at first: workers queue its batches, outside the request.
     queued_until = models.BigIntegerField(null=True, blank=True)
-    queued = models.PositiveIntegerField(default=0)
+    locations_queued = models.PositiveIntegerField(default=0)
     queuing_done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -154,6 +160,11 @@ class FullSync(models.Model):
 
     def __str__(self) -> str:
         return f"full sync #{self.pk} to {self.partner}"
+
+    @property
+    def queued(self) -> bool:
+        """Still being queued: not all its Locations are queued yet."""
+        return self.queuing_done_at is None
 
 
 class Delivery(models.Model):

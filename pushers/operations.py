@@ -30,17 +30,42 @@ def push_state(partner_id: int) -> PartnerPushState:
 def full_sync_start(
     *, partner_id: int, requested_by: str = "", continue_in_tasks: bool = True
 ) -> FullSync | None:
-    """Queue a PUT of every Location to one partner (subsuming its pending changes).
+    """Queue a PUT of every Location to one partner (subsuming its pending changes): the
+    first batch in this process, the rest by tasks (the sweeper, `ocpi_push_sync`; the
+    admin uses `full_sync_request`, which leaves the first batch to a worker too).
 
     The Locations are queued PUSH_FULL_SYNC_BATCH at a time, each batch in a transaction
     of its own, so no transaction or task grows with the platform (25,000 Locations in one
-    transaction took 6-10 s; ten times that would pass the tasks' time limit). The first
-    batch is queued here; the rest by `full_sync_batch` tasks, one after the other (or by
-    the caller, `continue_in_tasks=False`: `ocpi_push_sync` without workers). A batch task
+    transaction took 6-10 s; ten times that would pass the tasks' time limit). After the
+    first batch, `full_sync_batch` tasks queue the next ones, one after the other (or the
+    caller does, `continue_in_tasks=False`: `ocpi_push_sync` without workers). A batch task
     lost with its broker or worker is queued again by the sweeper.
 
     Returns None when the partner cannot receive pushes.
     """
+    sync = _full_sync_create(partner_id=partner_id, requested_by=requested_by)
+    if sync is not None:
+        full_sync_continue(sync.pk, continue_in_tasks=continue_in_tasks)
+        sync.refresh_from_db()
+    return sync
+
+
+def full_sync_request(*, partner_id: int, requested_by: str = "") -> FullSync | None:
+    """A full sync for workers to queue: one row now, the thousands of deliveries later,
+    outside the caller's (web) request. Its first batch task is queued after commit; the
+    sweeper queues it again if that message is lost.
+
+    Returns None when the partner cannot receive pushes.
+    """
+    with transaction.atomic():
+        sync = _full_sync_create(partner_id=partner_id, requested_by=requested_by)
+        if sync is not None:
+            sync_id = sync.pk
+            transaction.on_commit(lambda: queue.enqueue_full_sync_batch(sync_id))
+    return sync
+
+
+def _full_sync_create(*, partner_id: int, requested_by: str) -> FullSync | None:
     if targets.push_target(partner_id) is None:
         return None
     with transaction.atomic():
@@ -53,8 +78,6 @@ def full_sync_start(
         PartnerPushState.objects.filter(partner_id=partner_id).update(
             needs_full_sync=False, full_sync_after=None
         )
-    full_sync_continue(sync.pk, continue_in_tasks=continue_in_tasks)
-    sync.refresh_from_db()
     return sync
 
 
@@ -68,10 +91,16 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
 
     Idempotent and safe to run twice at once (a lost task queued again by the sweeper next
     to a late one): the FullSync row is locked while its batch is queued, and the batch
-    starts after the last row_id queued."""
+    starts after the last row_id queued. A partner that can no longer receive pushes ends
+    the sync where it is."""
     with transaction.atomic():
         sync = FullSync.objects.select_for_update().get(pk=sync_id)
         if sync.queuing_done_at is not None:
+            return True
+        now = clock.now()
+        if targets.push_target(sync.partner_id) is None:
+            sync.queuing_done_at, sync.total = now, sync.locations_queued
+            sync.save(update_fields=["queuing_done_at", "total", "updated_at"])
             return True
         after = sync.queued_until if sync.queued_until is not None else -1
         size = settings.PUSH_FULL_SYNC_BATCH
@@ -81,7 +110,6 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
             .order_by("row_id")
             .values_list("row_id", flat=True)[:size]
         )
-        now = clock.now()
         lanes = merge_changes(
             (
                 sync.partner_id,
@@ -99,15 +127,21 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
             for location_id in location_ids
         )
         wake = fanout.lanes_to_wake(lanes)
-        sync.queued += len(location_ids)
+        sync.locations_queued += len(location_ids)
         if location_ids:
             sync.queued_until = location_ids[-1]
         done = len(location_ids) < size
         if done:
             sync.queuing_done_at = now
-            sync.total = sync.queued
+            sync.total = sync.locations_queued
         sync.save(
-            update_fields=["queued", "queued_until", "queuing_done_at", "total", "updated_at"]
+            update_fields=[
+                "locations_queued",
+                "queued_until",
+                "queuing_done_at",
+                "total",
+                "updated_at",
+            ]
         )
         transaction.on_commit(lambda: queue.enqueue_lanes(wake))
         if not done and continue_in_tasks:
@@ -115,11 +149,16 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
     return done
 
 
+def partner_resumed_full_sync(sender, *, partner, **kwargs) -> None:
+    """`partners.signals.partner_resumed`: inside the resume's transaction."""
+    full_sync_request(partner_id=partner.pk, requested_by="resumed after suspension")
+
+
 def full_sync_progress(sync: FullSync) -> tuple[int, int]:
     """(done, total) of a full sync: done counts Locations queued and no longer waiting to
     be sent; total, the Locations counted at the start (queued, once all are)."""
     waiting = Delivery.objects.filter(full_sync=sync, status__in=Delivery.OPEN).count()
-    return sync.queued - waiting, sync.total
+    return sync.locations_queued - waiting, sync.total
 
 
 # --- Deliveries and partners

@@ -63,3 +63,30 @@ def enqueue_full_sync_batch(sync_id: int) -> bool:
         logger.warning("Could not queue full sync %s; the sweeper will.", sync_id, exc_info=True)
         return False
     return True
+
+
+def enqueue_partner_retry(partner_id: int) -> bool:
+    """Queue "retry now" of a partner's waiting deliveries (an operator's request); False
+    when the broker could not be reached (then the sweeper sends them when they are due)."""
+    from .tasks import retry_partner
+
+    try:
+        retry_partner.apply_async(args=[partner_id])
+    except Exception:  # any broker error (logged); the deliveries keep their own schedule
+        logger.warning("Could not queue the retry of partner %s.", partner_id, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_deliveries_retry(delivery_ids: Sequence[int], *, batch: int = 500) -> bool:
+    """Queue "retry now" of many deliveries (an operator's selection), in batches; False
+    when the broker could not be reached (the deliveries keep their own schedule)."""
+    from .tasks import retry_deliveries
+
+    try:
+        for start in range(0, len(delivery_ids), batch):
+            retry_deliveries.apply_async(args=[list(delivery_ids[start : start + batch])])
+    except Exception:  # any broker error (logged); the deliveries keep their own schedule
+        logger.warning("Could not queue the retry of deliveries.", exc_info=True)
+        return False
+    return True

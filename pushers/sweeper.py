@@ -62,8 +62,9 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
     )
     result.lanes = queue.enqueue_lanes(lane_ids)
 
-    # Full syncs whose next batch task was lost (the batch of a running task keeps its
-    # row locked, and a second run finds its batch done: `full_sync_continue`).
+    # Full syncs whose next batch task was lost, or whose first one (requested from the
+    # admin) never ran (a batch task keeps its row locked, and a second run finds its batch
+    # done: `full_sync_continue`).
     for sync_id in FullSync.objects.filter(
         queuing_done_at__isnull=True, updated_at__lte=cutoff
     ).values_list("pk", flat=True)[:batch]:

@@ -11,6 +11,7 @@ from typing import Any
 from celery import shared_task
 
 from . import clock, fanout, lanes, operations, retention, sweeper
+from .models import Delivery
 from .outcomes import TASK_RETRY_ON_DATABASE_ERROR
 
 
@@ -42,14 +43,18 @@ def purge() -> dict[str, int]:
     return retention.purge(now=clock.now()).__dict__
 
 
-@shared_task(acks_late=True)
-def full_sync(partner_id: int, requested_by: str = "") -> int | None:
-    sync = operations.full_sync_start(partner_id=partner_id, requested_by=requested_by)
-    return sync.pk if sync else None
-
-
 # A batch that fails stays where it was (its transaction rolled back) and the sweeper
 # queues it again.
 @shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
 def full_sync_batch(sync_id: int) -> bool:
     return operations.full_sync_continue(sync_id)
+
+
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def retry_partner(partner_id: int) -> int:
+    return operations.partner_retry_now(partner_id)
+
+
+@shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
+def retry_deliveries(delivery_ids: list[int]) -> int:
+    return operations.deliveries_retry_now(Delivery.objects.filter(pk__in=delivery_ids))

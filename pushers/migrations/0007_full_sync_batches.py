@@ -7,7 +7,7 @@ from django.db.models import F
 def queued_in_one_go(apps, schema_editor):
     """Full syncs from before batches queued all their Locations at once."""
     FullSync = apps.get_model("pushers", "FullSync")
-    FullSync.objects.update(queued=F("total"), queuing_done_at=F("created_at"))
+    FullSync.objects.update(locations_queued=F("total"), queuing_done_at=F("created_at"))
 
 
 class Migration(migrations.Migration):
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='fullsync',
-            name='queued',
+            name='locations_queued',
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(

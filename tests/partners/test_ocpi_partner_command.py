@@ -78,3 +78,42 @@ def test_create_refuses_a_duplicate_name(db):
             "ocpi_partner", "create", "--name", "Twice", "--country-code", "DE",
             "--party-id", "TWO", stdout=StringIO(),
         )  # fmt: skip
+
+
+def test_create_reads_the_token_from_an_environment_variable(db, monkeypatch):
+    monkeypatch.setenv("PARTNER_TOKEN", "token-from-the-environment-1")
+
+    call_command(
+        "ocpi_partner", "create", "--name", "Env", "--country-code", "NL", "--party-id", "ENV",
+        "--token-env", "PARTNER_TOKEN", stdout=StringIO(),
+    )  # fmt: skip
+
+    client = Client(HTTP_AUTHORIZATION=token_header("token-from-the-environment-1"))
+    assert client.get("/ocpi/versions").status_code == 200
+
+
+def test_create_reads_the_token_from_standard_input(db):
+    call_command(
+        "ocpi_partner", "create", "--name", "Stdin", "--country-code", "NL", "--party-id", "STD",
+        "--token-stdin", stdin=StringIO("token-from-standard-input-1\n"), stdout=StringIO(),
+    )  # fmt: skip
+
+    client = Client(HTTP_AUTHORIZATION=token_header("token-from-standard-input-1"))
+    assert client.get("/ocpi/versions").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (["--token-env", "NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE is not set"),
+        (["--token-stdin"], "the token is empty"),
+        (["--token", "x", "--token-stdin"], "not allowed with argument"),
+    ],
+)
+def test_create_refuses_a_missing_or_doubled_token_source(db, source, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "ocpi_partner", "create", "--name", "None", "--country-code", "NL",
+            "--party-id", "NON", *source, stdin=StringIO(""), stdout=StringIO(),
+        )  # fmt: skip
+    assert not Partner.objects.exists()

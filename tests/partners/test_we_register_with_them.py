@@ -79,6 +79,19 @@ def test_ocpi_register_completes_the_handshake(our_server, emsp):
     assert Client(HTTP_AUTHORIZATION=token_header(token_b)).get("/ocpi/2.2.1").status_code == 200
 
 
+def test_ocpi_register_reads_their_token_a_from_standard_input(our_server, emsp):
+    # Off the command line: a token there shows in the process list and shell history.
+    out = io.StringIO()
+
+    call_command(
+        "ocpi_register", "--versions-url", emsp.versions_url, "--token-stdin",
+        "--name", "Via stdin", stdin=io.StringIO(emsp.token_a + "\n"), stdout=out,
+    )  # fmt: skip
+
+    assert "Registered Via stdin (OCPI 2.2.1)." in out.getvalue()
+    assert Partner.objects.get(name="Via stdin").outgoing_token == emsp.token_c
+
+
 def test_partner_without_locations_receiver_is_registered_to_pull_only(our_server):
     with FakeEmsp(locations_receiver=False) as puller:
         output = register(puller)

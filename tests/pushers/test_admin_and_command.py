@@ -131,3 +131,110 @@ def test_the_sync_command_sends_every_location_with_a_progress_bar(sites, push_p
 def test_the_sync_command_refuses_an_unknown_partner(db):
     with pytest.raises(CommandError, match="No partner named 'Nobody'"):
         call_command("ocpi_push_sync", partner="Nobody", stdout=StringIO())
+
+
+def test_the_admin_full_sync_is_built_by_a_worker_not_in_the_request(
+    sites, push_partner, receiver, admin_client, django_capture_on_commit_callbacks
+):
+    state = PartnerPushState.objects.get(partner=push_partner)
+    receiver.locations.clear()
+
+    with django_capture_on_commit_callbacks() as after_commit:
+        response = _action(admin_client, "partnerpushstate", "full_sync", [state.pk])
+
+    # The request wrote one row (its Locations counted); the deliveries wait for the task
+    # queued after commit.
+    sync = FullSync.objects.get()
+    assert (sync.queued, sync.total, sync.requested_by) == (True, 2, "admin")
+    assert not Delivery.objects.filter(full_sync=sync).exists()
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.endswith(
+        f"#{sync.pk}</a> to {push_partner} queued; its progress shows under Full syncs."
+    )
+    listing = admin_client.get(reverse("admin:pushers_fullsync_changelist")).content.decode()
+    assert "queued: waiting for a worker to list the Locations" in listing
+
+    for callback in after_commit:  # the worker's turn (eager), and the sends it queues
+        with django_capture_on_commit_callbacks(execute=True):
+            callback()
+
+    sync.refresh_from_db()
+    assert (sync.queued, sync.total) == (False, 2)
+    for site in sites:
+        assert theirs(receiver, site) == ours(site)
+    listing = admin_client.get(reverse("admin:pushers_fullsync_changelist")).content.decode()
+    assert "2/2 (100%)" in listing
+
+
+def test_a_requested_full_sync_whose_message_was_lost_is_queued_again_by_the_sweeper(
+    sites, push_partner, receiver, saved, django_capture_on_commit_callbacks
+):
+    from pushers import operations, sweeper
+
+    with django_capture_on_commit_callbacks(execute=False):  # the message is lost
+        sync = operations.full_sync_request(partner_id=push_partner.pk, requested_by="admin")
+    receiver.locations.clear()
+
+    saved(lambda: sweeper.sweep(grace=0))
+
+    sync.refresh_from_db()
+    assert (sync.queued, sync.total) == (False, 2)
+    for site in sites:
+        assert theirs(receiver, site) == ours(site)
+
+
+def test_a_second_message_for_the_same_full_sync_builds_nothing_twice(
+    sites, push_partner, saved, django_capture_on_commit_callbacks
+):
+    from pushers import operations
+
+    with django_capture_on_commit_callbacks(execute=False):
+        sync = operations.full_sync_request(partner_id=push_partner.pk)
+
+    assert saved(lambda: operations.full_sync_continue(sync.pk)) is True  # all queued
+    assert saved(lambda: operations.full_sync_continue(sync.pk)) is True  # nothing more
+    assert Delivery.objects.filter(full_sync=sync).count() == 2
+
+
+def test_retrying_a_partners_backlog_from_the_admin_is_queued(
+    sites, push_partner, receiver, admin_client, saved
+):
+    receiver.answer_next((500, 3000))
+    evse = EVSE.objects.filter(location=sites[0]).first()
+    evse.status = Status.CHARGING
+    saved(lambda: services.evse_update(evse=evse))
+    assert Delivery.objects.get(status="pending").next_attempt_at is not None
+    state = PartnerPushState.objects.get(partner=push_partner)
+
+    response = saved(lambda: _action(admin_client, "partnerpushstate", "retry_now", [state.pk]))
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Retry of the waiting deliveries of 1 partner queued."
+    ]
+    assert theirs(receiver, sites[0])["evses"][0]["status"] == "CHARGING"
+
+
+def test_retrying_a_large_selection_of_deliveries_is_queued(
+    sites, push_partner, receiver, admin_client, saved, monkeypatch
+):
+    from pushers import admin as push_admin
+
+    monkeypatch.setattr(push_admin, "RETRY_IN_REQUEST", 1)  # instead of making 201 of them
+    receiver.answer_next(*[(400, 2001)] * 4)
+    for site in sites:
+        evse = EVSE.objects.filter(location=site).first()
+        evse.status = Status.CHARGING
+        saved(lambda evse=evse: services.evse_update(evse=evse))
+    failed = list(
+        Delivery.objects.filter(status="failed", method="PATCH").values_list("pk", flat=True)
+    )
+    assert len(failed) == 2
+
+    response = saved(lambda: _action(admin_client, "delivery", "retry_now", failed))
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Retry of 2 deliveries queued; the list shows them as they go."
+    ]
+    assert set(Delivery.objects.filter(pk__in=failed).values_list("status", flat=True)) == {
+        "succeeded"
+    }

@@ -34,7 +34,7 @@ def test_a_full_sync_queues_its_locations_in_batches_each_batch_a_task_of_its_ow
     sync = saved(lambda: operations.full_sync_start(partner_id=push_partner.pk))
 
     sync.refresh_from_db()
-    assert (sync.queued, sync.total, sync.queuing_done_at is not None) == (5, 5, True)
+    assert (sync.locations_queued, sync.total, sync.queuing_done_at is not None) == (5, 5, True)
     assert _put_paths(receiver) == sorted(site.id for site in five_sites)
     assert operations.full_sync_progress(sync) == (5, 5)
     for site in five_sites:
@@ -45,7 +45,7 @@ def test_the_first_batch_is_queued_at_once_and_the_rest_by_tasks(five_sites, pus
     # Outside `saved`, nothing queued after commit runs: only the first batch is there.
     sync = operations.full_sync_start(partner_id=push_partner.pk)
 
-    assert (sync.queued, sync.total, sync.queuing_done_at) == (2, 5, None)
+    assert (sync.locations_queued, sync.total, sync.queuing_done_at) == (2, 5, None)
     assert Delivery.objects.filter(full_sync=sync).count() == 2
     assert operations.full_sync_progress(sync) == (0, 5)
 
@@ -59,7 +59,7 @@ def test_a_batch_task_lost_with_its_broker_is_queued_again_by_the_sweeper(
 
     sync.refresh_from_db()
     assert result.full_sync_batches == 1
-    assert (sync.queued, sync.queuing_done_at is not None) == (5, True)
+    assert (sync.locations_queued, sync.queuing_done_at is not None) == (5, True)
     assert _put_paths(receiver) == sorted(site.id for site in five_sites)
 
 
@@ -71,7 +71,7 @@ def test_a_batch_run_twice_queues_nothing_twice(five_sites, push_partner):
     assert operations.full_sync_continue(sync.pk) is True  # a late duplicate: nothing
 
     sync.refresh_from_db()
-    assert (sync.queued, sync.total) == (5, 5)
+    assert (sync.locations_queued, sync.total) == (5, 5)
     assert Delivery.objects.filter(full_sync=sync).count() == 5
 
 
@@ -84,9 +84,10 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
         saved(build_site)
     sync = operations.full_sync_start(partner_id=push_partner.pk)
 
-    # In a savepoint: the sync row locked, the batch's Locations, their lanes (made and
-    # locked) and pending Deliveries, the Deliveries written in bulk, the sync row saved.
-    with django_assert_num_queries(9):
+    # In a savepoint: the sync row locked, the partner's Receiver (endpoint and roles), the
+    # batch's Locations, their lanes (made and locked) and pending Deliveries, the
+    # Deliveries written in bulk, the sync row saved.
+    with django_assert_num_queries(11):
         assert operations.full_sync_continue(sync.pk) is False  # a whole batch, not the last
 
 

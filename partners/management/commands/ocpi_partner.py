@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
+from partners.management.token_input import add_token_arguments, read_token
 from partners.models import Partner, Role
 from partners.services import partner_create, partner_create_pending
 from versions.authorization import authorization_header
@@ -15,6 +16,7 @@ def _printable_token(value: str) -> str:
 
 class Command(BaseCommand):
     help = "Manage OCPI partners. `create` makes a partner that may call the API right away."
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         create.add_argument("--country-code", required=True)
         create.add_argument("--party-id", required=True)
         create.add_argument("--role", default=Role.EMSP, choices=Role.values)
-        create.add_argument("--token", type=_printable_token, help="default: a random token")
+        add_token_arguments(create, what="their token (default: a random one)", required=False)
         token_a = sub.add_parser(
             "token-a",
             help="create a pending partner with a one-time token A for it to register with us",
@@ -46,6 +48,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Versions URL: {public_reverse('ocpi-versions')}")
         self.stdout.write(f"Token A: {token}")
 
+    def _token(self, options) -> str | None:
+        token = read_token(options)
+        return None if token is None else _printable_token(token)
+
     def _create(self, options):
         country_code, party_id = options["country_code"], options["party_id"]
         if len(country_code) != 2 or not country_code.isalpha():
@@ -60,7 +66,7 @@ class Command(BaseCommand):
                 country_code=country_code,
                 party_id=party_id,
                 role=options["role"],
-                token=options["token"],
+                token=self._token(options),
             )
         except IntegrityError as exc:
             raise CommandError(f"could not create the partner: {exc}") from exc

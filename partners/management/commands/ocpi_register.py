@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from partners.management.token_input import add_token_arguments, read_token
 from partners.registration import RegistrationFailed, partner_register
 
 
@@ -9,9 +10,11 @@ class Command(BaseCommand):
         "post our credentials, store their token C, roles and endpoints."
     )
 
+    stealth_options = ("stdin",)
+
     def add_arguments(self, parser):
         parser.add_argument("--versions-url", required=True, help="their versions URL")
-        parser.add_argument("--token", required=True, help="the token A they gave us")
+        add_token_arguments(parser, what="the token A they gave us", required=True)
         parser.add_argument("--name", help="our name for the partner (default: their host)")
         parser.add_argument(
             "--raw-token",
@@ -20,10 +23,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        token_a = read_token(options)
+        assert token_a is not None  # one of the token options is required
         try:
             report = partner_register(
                 versions_url=options["versions_url"],
-                token_a=options["token"],
+                token_a=token_a,
                 name=options["name"],
                 base64_token=not options["raw_token"],
             )

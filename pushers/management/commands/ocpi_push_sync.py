@@ -68,7 +68,7 @@ class Command(BaseCommand):
     def _follow(self, sync: FullSync) -> None:
         """Wait for the workers: until every batch is queued and no Location waits."""
         while True:
-            sync.refresh_from_db(fields=["queuing_done_at", "total", "queued"])
+            sync.refresh_from_db(fields=["queuing_done_at", "total", "locations_queued"])
             done, total = operations.full_sync_progress(sync)
             self._show(sync, progress=(done, total))
             if sync.queuing_done_at is not None and done >= total:
@@ -123,7 +123,7 @@ class Command(BaseCommand):
             return
         self._shown_at = now
         if progress is None:
-            sync.refresh_from_db(fields=["queued", "total"])
+            sync.refresh_from_db(fields=["locations_queued", "total"])
             progress = operations.full_sync_progress(sync)
         self.stdout.write("\r" + progress_bar(*progress), ending="")
         self.stdout.flush()
