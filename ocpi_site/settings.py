@@ -60,7 +60,11 @@ def read_env_file(path: Path) -> None:
             os.environ.setdefault(key.strip(), value.strip())
 
 
-read_env_file(Path(os.environ.get("OCPI_ENV_FILE", BASE_DIR / ".env")))
+# OCPI_ENV_FILE names another file; empty reads none (the test settings set it empty, so
+# that a developer's .env never changes a test run).
+_env_file = os.environ.get("OCPI_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    read_env_file(Path(_env_file))
 
 DEBUG = env_bool("DEBUG", False)
 

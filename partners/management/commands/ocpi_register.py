@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from partners.registration import RegistrationFailed, partner_register
+from versions.base_url import base_url_warning
 
 
 class Command(BaseCommand):
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # The partner fetches our versions while handling our POST: say up front when our
+        # URL does not answer, which is otherwise only a generic error from their side.
+        warning = base_url_warning()
+        if warning:
+            self.stderr.write(warning)
         try:
             report = partner_register(
                 versions_url=options["versions_url"],
@@ -30,7 +36,8 @@ class Command(BaseCommand):
         except RegistrationFailed as exc:
             for step in exc.steps:
                 self.stdout.write(f"  done: {step}")
-            raise CommandError(f"Registration failed: {exc.message}") from None
+            hint = " (our versions URL did not answer: see the warning above)" if warning else ""
+            raise CommandError(f"Registration failed: {exc.message}{hint}") from None
         for step in report.steps:
             self.stdout.write(f"  done: {step}")
         self.stdout.write(f"Registered {report.partner.name} (OCPI {report.version}).")
