@@ -356,3 +356,17 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root before
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
+
+# --- Deployment (docs/deploy.md) ---------------------------------------------------------
+# Behind a reverse proxy that sets X-Forwarded-Host: build absolute URLs (admin redirects)
+# from it. Only with a proxy that overwrites the header; SECURE_PROXY_SSL_HEADER (above) and
+# CSRF_TRUSTED_ORIGINS (e.g. https://cpo.example.com) are the other proxy settings.
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+# Seconds a web or worker process keeps its database connection (0: one per request/task).
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    # PgBouncer in transaction mode: a server-side cursor cannot outlive its transaction
+    # there, so Django must not use them (docs/deploy.md, "PgBouncer").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
+    )
