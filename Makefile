@@ -56,8 +56,9 @@ run: $(BIN)/.installed-run .env  ## migrate, make sure an admin login exists, st
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) OCPI_BASE_URL=$(RUN_BASE_URL) \
 	  $(BIN)/honcho -f Procfile start
 
+# Not with this Makefile's DEBUG=true default: the environment (or OCPI_ENV_FILE) decides.
 prod-check: $(BIN)/.installed-run  ## validate a production environment (check --deploy, migrations, static, DB, broker, base URL)
-	$(BIN)/python manage.py ocpi_prod_check
+	$(if $(filter file,$(origin DEBUG)),env -u DEBUG) $(BIN)/python manage.py ocpi_prod_check
 
 test: $(BIN)/.installed-dev browser-deps  ## run the whole test suite (installs Chromium for the browser tests when missing)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
