@@ -65,6 +65,8 @@ def read_env_file(path: Path) -> None:
 _env_file = os.environ.get("OCPI_ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file:
     read_env_file(Path(_env_file))
+    # Read again: the file may name it (OCPI_VAR_DIR=/var/lib/ocpi in docs/deploy.md).
+    VAR_DIR = Path(os.environ.get("OCPI_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DEBUG", False)
 
