@@ -111,9 +111,13 @@ def test_ocpi_register_says_our_url_is_the_problem_when_it_does_not_answer(setti
             stdout=StringIO(), stderr=err,
         )  # fmt: skip
 
+    # Before their generic answer, the operator reads which URL of ours is the problem.
     assert err.getvalue().startswith(f"WARNING: our versions URL {base}/ocpi/versions")
-    assert str(failure.value).startswith("Registration failed: ")
-    assert str(failure.value).endswith("(our versions URL did not answer: see the warning above)")
+    assert "make run PORT=<port>" in err.getvalue()
+    assert str(failure.value) == (
+        f"Registration failed: POST credentials to {emsp.credentials_url} answered HTTP 200 "
+        "OCPI 3001: could not use the client's API: ConnectError"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -36,8 +36,7 @@ class Command(BaseCommand):
         except RegistrationFailed as exc:
             for step in exc.steps:
                 self.stdout.write(f"  done: {step}")
-            hint = " (our versions URL did not answer: see the warning above)" if warning else ""
-            raise CommandError(f"Registration failed: {exc.message}{hint}") from None
+            raise CommandError(f"Registration failed: {exc.message}") from None
         for step in report.steps:
             self.stdout.write(f"  done: {step}")
         self.stdout.write(f"Registered {report.partner.name} (OCPI {report.version}).")
