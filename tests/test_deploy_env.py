@@ -62,7 +62,10 @@ def test_the_suite_passes_in_a_checkout_with_a_hostile_env_file(tmp_path):
     _copy_checkout(checkout)
     (checkout / ".env").write_text(HOSTILE_ENV)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OCPI_"))}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Its own SQLite test database in the copy: the same PostgreSQL test database name as
+    # this run's would be dropped under our feet when the inner run ends.
+    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
     env["OCPI_TEST_HOSTILE_ENV"] = "1"
 
     result = subprocess.run(
