@@ -61,7 +61,13 @@ def read_env_file(path: Path) -> None:
             os.environ.setdefault(key.strip(), value.strip())
 
 
-read_env_file(Path(os.environ.get("OCPI_ENV_FILE", BASE_DIR / ".env")))
+# OCPI_ENV_FILE names another file; empty reads none (the test settings set it empty, so
+# that a developer's .env never changes a test run).
+_env_file = os.environ.get("OCPI_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    read_env_file(Path(_env_file))
+    # Read again: the file may name it (OCPI_VAR_DIR=/var/lib/ocpi in docs/deploy.md).
+    VAR_DIR = Path(os.environ.get("OCPI_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -387,3 +393,19 @@ AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINU
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # A successful login clears the pair's failures, so typos spread over weeks never add up.
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN …" line at every start of every manage.py command.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
+
+# --- Deployment (docs/deploy.md) ---------------------------------------------------------
+# Behind a reverse proxy that sets X-Forwarded-Host: build absolute URLs (admin redirects)
+# from it. Only with a proxy that overwrites the header; SECURE_PROXY_SSL_HEADER (above) and
+# CSRF_TRUSTED_ORIGINS (e.g. https://cpo.example.com) are the other proxy settings.
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+# Seconds a web or worker process keeps its database connection (0: one per request/task).
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    # PgBouncer in transaction mode: a server-side cursor cannot outlive its transaction
+    # there, so Django must not use them (docs/deploy.md, "PgBouncer").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
+    )

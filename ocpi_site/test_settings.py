@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-production")
+# Never the checkout's .env (`make run` writes one): tests see only their own environment,
+# and so do the worker and server processes they start (they inherit it).
+os.environ["OCPI_ENV_FILE"] = ""
 
 from .settings import *  # noqa: F403
 from .settings import env_bool

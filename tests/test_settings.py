@@ -12,7 +12,8 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "ocpi_site.settings"
-    clean["OCPI_ENV_FILE"] = "/nonexistent/.env"  # only the variables given here count
+    # Only the variables given here count (or the file they name).
+    clean["OCPI_ENV_FILE"] = env.get("OCPI_ENV_FILE", "/nonexistent/.env")
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -52,3 +53,17 @@ def test_a_malformed_boolean_is_refused_loudly():
 
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_an_env_file_named_by_ocpi_env_file_sets_every_setting_even_the_var_dir(tmp_path):
+    env_file = tmp_path / "ocpi.env"
+    env_file.write_text(
+        "\n".join(f"{key}={value}" for key, value in PRODUCTION.items())
+        + f"\nOCPI_VAR_DIR={tmp_path / 'state'}\nOCPI_BUSINESS_NAME=From the file\n"
+    )
+    show = "from django.conf import settings as s; print(s.STATIC_ROOT, s.OCPI_BUSINESS_NAME)"
+
+    result = _manage("shell", "-c", show, env={"OCPI_ENV_FILE": str(env_file)})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"{tmp_path / 'state' / 'static'} From the file"

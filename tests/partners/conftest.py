@@ -1,8 +1,10 @@
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,10 +85,14 @@ def extrawest_emsp_server(python: Path, token_a: str):
     endpoints) until someone registers with it by that token.
     """
     port = free_port()
+    # In an empty directory: py_ocpi's settings (pydantic) read a `.env` in the working
+    # directory, and the checkout's (from `make run`) is not for them.
+    workdir = tempfile.mkdtemp(prefix="extrawest-")
     process = subprocess.Popen(
         [str(python), str(EXTRAWEST / "emsp_app.py"), str(port), token_a],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        cwd=workdir,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -105,6 +111,7 @@ def extrawest_emsp_server(python: Path, token_a: str):
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def extrawest_as_we_store_it(base: str) -> dict:

@@ -5,6 +5,7 @@ from partners.management.token_input import add_token_arguments, read_token
 from partners.models import Partner, Role
 from partners.services import partner_create, partner_create_pending
 from versions.authorization import authorization_header
+from versions.base_url import base_url_warning
 from versions.urls_util import public_reverse
 
 
@@ -37,6 +38,10 @@ class Command(BaseCommand):
             self._create(options)
         elif options["action"] == "token-a":
             self._token_a(options)
+        # Both print our URL for someone to use: say when it does not answer.
+        warning = base_url_warning()
+        if warning:
+            self.stderr.write(warning)
 
     def _token_a(self, options):
         if Partner.objects.filter(name=options["name"]).exists():

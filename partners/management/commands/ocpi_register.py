@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from partners.management.token_input import add_token_arguments, read_token
 from partners.registration import RegistrationFailed, partner_register
+from versions.base_url import base_url_warning
 
 
 class Command(BaseCommand):
@@ -25,6 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         token_a = read_token(options)
         assert token_a is not None  # one of the token options is required
+        # The partner fetches our versions while handling our POST: say up front when our
+        # URL does not answer, which is otherwise only a generic error from their side.
+        warning = base_url_warning()
+        if warning:
+            self.stderr.write(warning)
         try:
             report = partner_register(
                 versions_url=options["versions_url"],
