@@ -1,0 +1,464 @@
+"""Import of OCPI 2.2.1 Locations JSON (`manage.py ocpi_import`).
+
+The input is what a Sender serves (OCPI 2.2.1, Locations module, 8.2.1 Sender Interface,
+GET List): a JSON list of Location objects, or the OCPI envelope around it
+(`{"data": [...], "status_code": 1000, ...}`; OCPI 2.2.1, Transport and format, Response
+format). Each Location is created or brought up to date through `locations.services`, so
+every change is validated like an admin edit, stamped, recorded in the push outbox and
+pushed to partners.
+
+An imported Location replaces the stored one, like a PUT of the Location (OCPI 2.2.1,
+Locations module, 8.2.2 Receiver Interface, PUT Method): fields left out of the file are
+cleared, connectors left out are deleted, and EVSEs left out get status REMOVED (EVSEs are
+never deleted: 8.1 Flow and Lifecycle). `last_updated` of the file is not taken over: the
+services stamp each real change with the time it is saved, so that partners see it as new.
+
+Each Location is all or nothing: its own transaction. A refused Location (bad value,
+unknown party, duplicate id in the file, a rule of the services) is reported with the
+object and the field and nothing of it is saved; the others go on. A dry run does exactly
+the same work and rolls every Location's transaction back, so what it reports is what a
+real run would do.
+
+Memory does not grow with the file: the file is read twice, streamed with ijson (once to
+check that it is JSON at all, count the Locations and find duplicate ids, keeping only the
+ids; then once more to import one Location at a time). A URL is first downloaded to a
+temporary file (streamed, with a size cap and a deadline).
+"""
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Upper
+
+from versions.schema_validation import SchemaError, SchemaSet
+
+from . import schemas, services
+from .enums import Status
+from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
+
+# Stored OCPI fields of each object (children and last_updated are not columns to import).
+_LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
+_EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_updated"})
+_CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
+
+
+class ImportFileError(Exception):
+    """The input as a whole cannot be imported (not JSON, not Locations, too big, ...)."""
+
+
+# --- Whose Locations we hold ---------------------------------------------------------------
+
+
+def our_parties() -> set[tuple[str, str]]:
+    """The (country_code, party_id) pairs whose Locations this platform holds, upper case.
+
+    The one place that says it: a platform hosting several CPOs extends this set."""
+    return {(settings.OCPI_COUNTRY_CODE.upper(), settings.OCPI_PARTY_ID.upper())}
+
+
+def is_our_party(country_code: str, party_id: str) -> bool:
+    return (country_code.upper(), party_id.upper()) in our_parties()
+
+
+# --- Reading the input ---------------------------------------------------------------------
+
+
+def download(url: str, *, max_bytes: int, deadline: float) -> IO[bytes]:
+    """The body of a plain GET of `url` in a temporary file (deleted when closed).
+
+    Streamed to disk in chunks; refused past `max_bytes` (announced or received) or when the
+    whole download takes longer than `deadline` seconds. Redirects are not followed and TLS
+    certificates are verified (urllib3's defaults). No Authorization header is sent: this is
+    for files (exports), not a paginated crawl of a partner's OCPI API.
+    """
+    if not url.startswith(("http://", "https://")):
+        raise ImportFileError(f"{url!r} is not an http(s) URL.")
+    ends = time.monotonic() + deadline
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=min(10.0, deadline), read=10.0))
+    try:
+        response = http.request("GET", url, preload_content=False, redirect=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise ImportFileError(f"Could not fetch {url}: {exc}") from exc
+    target = tempfile.TemporaryFile()  # noqa: SIM115 (returned open; the caller closes it)
+    try:
+        if response.status != 200:
+            raise ImportFileError(f"Could not fetch {url}: HTTP {response.status}.")
+        announced = response.headers.get("Content-Length")
+        if announced and announced.isdigit() and int(announced) > max_bytes:
+            raise ImportFileError(f"{url} is {announced} bytes, more than {max_bytes}.")
+        received = 0
+        for chunk in response.stream(64 * 1024):
+            received += len(chunk)
+            if received > max_bytes:
+                raise ImportFileError(f"{url} sent more than {max_bytes} bytes.")
+            if time.monotonic() > ends:
+                raise ImportFileError(f"{url} took longer than {deadline:g} s.")
+            target.write(chunk)
+    except urllib3.exceptions.HTTPError as exc:
+        target.close()
+        raise ImportFileError(f"Could not fetch {url}: {exc}") from exc
+    except BaseException:
+        target.close()
+        raise
+    finally:
+        response.release_conn()
+    target.seek(0)
+    return target
+
+
+def _items_prefix(stream: IO[bytes]) -> str:
+    """ijson's prefix of the Locations: `item` in a list, `data.item` in an envelope."""
+    start = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    stream.seek(0)
+    if start.startswith(b"["):
+        return "item"
+    if start.startswith(b"{"):
+        return "data.item"
+    raise ImportFileError(
+        "Not OCPI Locations JSON: expected a list of Locations or an OCPI envelope "
+        '({"data": [...], "status_code": 1000, ...}).'
+    )
+
+
+def _key(country_code: Any, party_id: Any, location_id: Any) -> str:
+    return "*".join(str(part).upper() for part in (country_code, party_id, location_id))
+
+
+@dataclass
+class Scan:
+    """What the first pass learnt: where the Locations are, how many, and which ids repeat."""
+
+    prefix: str
+    count: int
+    duplicates: dict[str, int]  # key → how many times it occurs (only those > 1)
+
+
+def scan(stream: IO[bytes]) -> Scan:
+    """Check the whole input is JSON of the right shape, without building it in memory."""
+    prefix = _items_prefix(stream)
+    envelope = prefix == "data.item"
+    count = 0
+    seen: dict[str, int] = {}
+    status_code = None
+    has_data = False
+    current: dict[str, Any] = {}
+    members = {f"{prefix}.{name}": name for name in ("country_code", "party_id", "id")}
+    try:
+        for path, event, value in ijson.parse(stream):
+            if path == prefix:
+                if event == "start_map":
+                    current = {}
+                    count += 1
+                elif event == "end_map":
+                    key = _key(current.get("country_code"), current.get("party_id"),
+                               current.get("id"))  # fmt: skip
+                    seen[key] = seen.get(key, 0) + 1
+                elif event in {"start_array", "string", "number", "boolean", "null"}:
+                    count += 1  # not an object: refused by the schema check
+            elif path in members and event == "string":
+                current[members[path]] = value
+            elif envelope and path == "status_code":
+                status_code = value
+            elif envelope and path == "data" and event == "start_array":
+                has_data = True
+    except ijson.JSONError as exc:
+        raise ImportFileError(
+            f"Not valid JSON ({exc}); nothing was imported (Locations read so far: {count})."
+        ) from exc
+    finally:
+        stream.seek(0)
+    if envelope:
+        if status_code is not None and not 1000 <= status_code < 2000:
+            raise ImportFileError(
+                f"The envelope's status_code is {status_code}, not a success (1xxx); "
+                "nothing was imported."
+            )
+        if not has_data:
+            raise ImportFileError('The envelope has no "data" list of Locations.')
+    return Scan(prefix, count, {key: n for key, n in seen.items() if n > 1})
+
+
+def read_locations(stream: IO[bytes], prefix: str) -> Iterator[Any]:
+    """The Locations of the input, one at a time (non-integer numbers as floats)."""
+    yield from ijson.items(stream, prefix, use_float=True)
+
+
+# --- Checking one Location -----------------------------------------------------------------
+
+
+def _lenient_definitions() -> dict[str, Any]:
+    """The spec's schemas, but with `last_updated` optional in Location, EVSE and Connector:
+    it is not imported (the services stamp their own), so a file need not carry it."""
+    definitions = dict(schemas.DEFINITIONS)
+    for name in ("Location", "EVSE", "Connector"):
+        schema = dict(definitions[name])
+        schema["required"] = [m for m in schema["required"] if m != "last_updated"]
+        definitions[name] = schema
+    return definitions
+
+
+_SCHEMAS = SchemaSet(_lenient_definitions(), schemas.RULES)
+_check_location = _SCHEMAS.checker({"$ref": "#/components/schemas/Location"})
+
+
+def _without_empty(data: dict, required: Any) -> dict:
+    """Optional members sent as "" or [] are read as left out (many exports send them)."""
+    return {
+        name: value
+        for name, value in data.items()
+        if name in required or (value != "" and value != [])
+    }
+
+
+def _tidy(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    data = _without_empty(data, {"evses"})
+    if isinstance(data.get("evses"), list):
+        evses = []
+        for evse in data["evses"]:
+            if isinstance(evse, dict):
+                evse = _without_empty(evse, {"connectors"})
+                if isinstance(evse.get("connectors"), list):
+                    evse["connectors"] = [
+                        _without_empty(c, ()) if isinstance(c, dict) else c
+                        for c in evse["connectors"]
+                    ]
+            evses.append(evse)
+        data["evses"] = evses
+    return data
+
+
+def _instance(model: Any, columns: tuple[str, ...], data: dict) -> Any:
+    """A model instance with the file's values; members left out (or null) get the empty
+    value of their column, as a PUT would leave them."""
+    return model(**{name: data[name] for name in columns if data.get(name) is not None})
+
+
+# --- Importing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened (or would happen, in a dry run) to one Location of the input."""
+
+    position: int  # 1-based place in the input
+    key: str  # COUNTRY*PARTY*ID, or "#position" when the object has no readable id
+    action: str  # created / updated / unchanged / refused
+    changes: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def describe(self) -> str:
+        if self.action == "refused":
+            return f"refused    {self.key}: {self.message}"
+        if self.action == "updated":
+            return f"updated    {self.key}: {'; '.join(self.changes)}"
+        if self.action == "created":
+            return f"created    {self.key} ({self.message})"
+        return f"unchanged  {self.key}"
+
+
+class _Refused(Exception):
+    pass
+
+
+def _flat(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
+            for name, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)
+
+
+def _in(where: str, call: Callable[[], Any]) -> Any:
+    """Run a service call; a refusal names the object it was about."""
+    try:
+        return call()
+    except ValidationError as exc:
+        raise _Refused(f"{where}: {_flat(exc)}" if where else _flat(exc)) from exc
+
+
+def import_location(data: Any, position: int, *, duplicates: dict[str, int], dry_run: bool):
+    """Create or update one Location (with its EVSEs and Connectors) in its own transaction."""
+    if isinstance(data, dict) and all(
+        isinstance(data.get(name), str) for name in ("country_code", "party_id", "id")
+    ):
+        key = _key(data["country_code"], data["party_id"], data["id"])
+    else:
+        key = f"#{position}"
+    outcome = Outcome(position, key, "refused")
+    data = _tidy(data)
+    try:
+        if key in duplicates:
+            raise _Refused(
+                f"id: this Location occurs {duplicates[key]} times in the file; "
+                "none of them is imported."
+            )
+        try:
+            _check_location(data, "")
+        except SchemaError as exc:
+            raise _Refused(str(exc)) from exc
+        if not is_our_party(data["country_code"], data["party_id"]):
+            ours = ", ".join(sorted("*".join(pair) for pair in our_parties()))
+            raise _Refused(
+                f"country_code/party_id: {data['country_code']}*{data['party_id']} is not "
+                f"a party of this platform ({ours}); nothing of it is imported."
+            )
+        with transaction.atomic():
+            outcome.action, outcome.changes, outcome.message = _apply(data)
+            if dry_run:
+                transaction.set_rollback(True)
+    except _Refused as exc:
+        outcome.action, outcome.message = "refused", str(exc)
+    except IntegrityError as exc:  # a race with another writer; the rules above missed it
+        outcome.action, outcome.message = "refused", f"the database refused it: {exc}"
+    return outcome
+
+
+def _stored_location(data: dict) -> Location | None:
+    return (
+        Location.objects.alias(cc=Upper("country_code"), pid=Upper("party_id"), uid=Upper("id"))
+        .filter(
+            cc=data["country_code"].upper(),
+            pid=data["party_id"].upper(),
+            uid=data["id"].upper(),
+        )
+        .first()
+    )
+
+
+def _as_stored(instance: Any, pk: int) -> None:
+    """Make a built instance stand for the stored row `pk` (so that its validation does
+    not take the row itself for a duplicate)."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = "default"
+
+
+def _name_the_refused_child(sites: list[tuple[EVSE, list[Connector]]]) -> None:
+    """Check the EVSEs and Connectors of a new Location one by one first, so that a refusal
+    names the EVSE (location_create checks them too, but says only what was wrong)."""
+    for evse, connectors in sites:
+        where = f"EVSE {evse.uid!r}"
+        _in(where, lambda evse=evse: evse.full_clean(exclude=["last_updated", "location"]))
+        for connector in connectors:
+            _in(
+                f"{where}, connector {connector.id!r}",
+                lambda c=connector: c.full_clean(exclude=["last_updated", "evse"]),
+            )
+
+
+def _apply(data: dict) -> tuple[str, list[str], str]:
+    location = _instance(Location, _LOCATION_COLUMNS, data)
+    sites = [
+        (
+            _instance(EVSE, _EVSE_COLUMNS, evse),
+            [_instance(Connector, _CONNECTOR_COLUMNS, c) for c in evse["connectors"]],
+        )
+        for evse in data["evses"]
+    ]
+    stored = _stored_location(data)
+    if stored is None:
+        _name_the_refused_child(sites)
+        _in("", lambda: services.location_create(location=location, evses=sites))
+        connectors = sum(len(c) for _, c in sites)
+        return "created", [], f"{len(sites)} EVSEs, {connectors} connectors"
+
+    changes: list[str] = []
+    _as_stored(location, stored.pk)
+    changed = _in("", lambda: services.location_update(location=location))
+    if changed:
+        changes.append(", ".join(changed))
+    stored_evses = {evse.uid.upper(): evse for evse in stored.evses.prefetch_related("connectors")}
+    for evse, connectors in sites:
+        changes += _apply_evse(stored, stored_evses.pop(evse.uid.upper(), None), evse, connectors)
+    for old in stored_evses.values():  # left out of the file: removed, never deleted
+        if old.status != Status.REMOVED:
+            _in(f"EVSE {old.uid!r}", lambda old=old: services.evse_remove(evse=old))
+            changes.append(f"EVSE {old.uid!r} removed (status REMOVED)")
+    return ("updated", changes, "") if changes else ("unchanged", [], "")
+
+
+def _apply_evse(
+    stored: Location, old: EVSE | None, evse: EVSE, connectors: list[Connector]
+) -> list[str]:
+    where = f"EVSE {evse.uid!r}"
+    evse.location_id = stored.pk
+    if old is None:
+        _in(where, lambda: services.evse_create(evse=evse, connectors=connectors))
+        return [f"{where} added"]
+    changes = []
+    _as_stored(evse, old.pk)
+    changed = _in(where, lambda: services.evse_update(evse=evse))
+    if changed:
+        changes.append(f"{where}: {', '.join(changed)}")
+    old_connectors = {c.id.upper(): c for c in old.connectors.all()}
+    for connector in connectors:
+        there = f"{where}, connector {connector.id!r}"
+        connector.evse_id = old.pk
+        previous = old_connectors.pop(connector.id.upper(), None)
+        if previous is None:
+            _in(there, lambda c=connector: services.connector_create(connector=c))
+            changes.append(f"{there} added")
+            continue
+        _as_stored(connector, previous.pk)
+        changed = _in(there, lambda c=connector: services.connector_update(connector=c))
+        if changed:
+            changes.append(f"{there}: {', '.join(changed)}")
+    for previous in old_connectors.values():  # after the additions: an EVSE keeps one
+        there = f"{where}, connector {previous.id!r}"
+        _in(there, lambda c=previous: services.connector_delete(connector=c))
+        changes.append(f"{there} deleted")
+    return changes
+
+
+@dataclass
+class Totals:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        setattr(self, outcome.action, getattr(self, outcome.action) + 1)
+
+
+def import_stream(
+    stream: IO[bytes],
+    *,
+    dry_run: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Totals:
+    """Import every Location of a seekable binary stream; returns the counts.
+
+    Raises ImportFileError (before anything is saved) when the input is not JSON, not a
+    list of Locations nor an envelope, or an envelope of a failure."""
+    found = scan(stream)
+    totals = Totals()
+    for position, data in enumerate(read_locations(stream, found.prefix), start=1):
+        outcome = import_location(data, position, duplicates=found.duplicates, dry_run=dry_run)
+        totals.add(outcome)
+        on_outcome(outcome)
+        on_progress(position, found.count)
+    return totals
+
+
+def open_source(source: str, *, max_bytes: int, deadline: float) -> IO[bytes]:
+    """A file path, or an http(s) URL downloaded first (see `download`)."""
+    if source.startswith(("http://", "https://")):
+        return download(source, max_bytes=max_bytes, deadline=deadline)
+    path = Path(source)
+    if not path.is_file():
+        raise ImportFileError(f"There is no file {source!r}.")
+    return path.open("rb")

@@ -1,0 +1,104 @@
+"""`manage.py ocpi_import FILE|URL [--dry-run]`: create or update Locations from OCPI JSON.
+
+The work is `locations.importing` (streamed, one transaction per Location, through the
+services so that changes are pushed). This command prints one line per Location on stdout,
+a progress counter on stderr (at most once a second) and a summary; it exits with 1 when
+any Location was refused, or when the input as a whole could not be read (nothing saved).
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from locations.importing import ImportFileError, Outcome, import_stream, open_source
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Progress:
+    """`done/total Locations` on stderr, at most once a second, and once at the end."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.shown_at = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.shown_at >= 1.0:
+            self.stream.write(f"{done}/{total} Locations")
+            self.shown_at, self.shown = now, True
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update Locations (with EVSEs and Connectors) from OCPI 2.2.1 Locations "
+        "JSON: a list of Locations or an OCPI envelope, from a file or an http(s) URL. Each "
+        "Location replaces the stored one, as an OCPI PUT would; changes are pushed to "
+        "partners. --dry-run reports what would change and saves nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", metavar="FILE|URL")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="report what would change, save nothing"
+        )
+        parser.add_argument(
+            "--max-bytes",
+            type=_positive_int,
+            default=2 * 1024**3,
+            help="largest download accepted from a URL (default 2 GiB)",
+        )
+        parser.add_argument(
+            "--deadline",
+            type=_positive_float,
+            default=600.0,
+            help="seconds a URL's whole download may take (default 600)",
+        )
+
+    def handle(self, *args, **options):
+        dry_run = options["dry_run"]
+        try:
+            stream = open_source(
+                options["source"], max_bytes=options["max_bytes"], deadline=options["deadline"]
+            )
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+        if dry_run:
+            self.stdout.write("Dry run: nothing is saved.")
+
+        def report(outcome: Outcome) -> None:
+            line = outcome.describe()
+            if outcome.action == "refused":
+                self.stdout.write(self.style.ERROR(line))
+            else:
+                self.stdout.write(line)
+
+        try:
+            with stream:
+                totals = import_stream(
+                    stream, dry_run=dry_run, on_outcome=report, on_progress=Progress(self.stderr)
+                )
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+        would = "would be " if dry_run else ""
+        self.stdout.write(
+            f"{totals.created} {would}created, {totals.updated} {would}updated, "
+            f"{totals.unchanged} unchanged, {totals.refused} refused."
+            + (" Dry run: nothing was saved." if dry_run else "")
+        )
+        if totals.refused:
+            raise CommandError(f"{totals.refused} Location(s) refused; the others were "
+                               f"{'checked' if dry_run else 'imported'}.")  # fmt: skip
