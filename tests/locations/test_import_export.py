@@ -484,3 +484,15 @@ def test_a_url_sending_more_than_the_cap_is_refused(db, announce):
 def test_a_url_that_is_no_http_is_refused(db):
     with pytest.raises(CommandError, match="There is no file 'ftp://example.com/x.json'"):
         call_command("ocpi_import", "ftp://example.com/x.json", stdout=io.StringIO())
+
+
+def test_progress_is_shown_at_most_once_a_second_and_at_the_end():
+    from locations.management.commands.ocpi_import import Progress
+
+    now = [100.0]
+    out = io.StringIO()
+    progress = Progress(out, clock=lambda: now[0])
+    for done, at in [(1, 100.2), (2, 100.9), (3, 101.0), (4, 101.5), (5, 102.1), (6, 102.2)]:
+        now[0] = at
+        progress(done, 6)
+    assert out.getvalue().splitlines() == ["3/6 Locations", "5/6 Locations", "6/6 Locations"]

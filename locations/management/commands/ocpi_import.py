@@ -30,16 +30,15 @@ def _positive_int(value: str) -> int:
 class Progress:
     """`done/total Locations` on stderr, at most once a second, and once at the end."""
 
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.shown_at = time.monotonic()
-        self.shown = False
+    def __init__(self, stream, clock=time.monotonic) -> None:
+        self.stream, self.clock = stream, clock
+        self.shown_at = clock()
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.shown_at >= 1.0:
-            self.stream.write(f"{done}/{total} Locations")
-            self.shown_at, self.shown = now, True
+        now = self.clock()
+        if now - self.shown_at >= 1.0 or done == total:
+            self.stream.write(f"{done}/{total} Locations\n")
+            self.shown_at = now
 
 
 class Command(BaseCommand):
