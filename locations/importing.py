@@ -29,10 +29,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
+import ijson  # type: ignore[import-untyped]
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -350,11 +351,11 @@ def _name_the_refused_child(sites: list[tuple[EVSE, list[Connector]]]) -> None:
     names the EVSE (location_create checks them too, but says only what was wrong)."""
     for evse, connectors in sites:
         where = f"EVSE {evse.uid!r}"
-        _in(where, lambda evse=evse: evse.full_clean(exclude=["last_updated", "location"]))
+        _in(where, partial(evse.full_clean, exclude=["last_updated", "location"]))
         for connector in connectors:
             _in(
                 f"{where}, connector {connector.id!r}",
-                lambda c=connector: c.full_clean(exclude=["last_updated", "evse"]),
+                partial(connector.full_clean, exclude=["last_updated", "evse"]),
             )
 
 
@@ -371,8 +372,8 @@ def _apply(data: dict) -> tuple[str, list[str], str]:
     if stored is None:
         _name_the_refused_child(sites)
         _in("", lambda: services.location_create(location=location, evses=sites))
-        connectors = sum(len(c) for _, c in sites)
-        return "created", [], f"{len(sites)} EVSEs, {connectors} connectors"
+        count = sum(len(c) for _, c in sites)
+        return "created", [], f"{len(sites)} EVSEs, {count} connectors"
 
     changes: list[str] = []
     _as_stored(location, stored.pk)
@@ -384,7 +385,7 @@ def _apply(data: dict) -> tuple[str, list[str], str]:
         changes += _apply_evse(stored, stored_evses.pop(evse.uid.upper(), None), evse, connectors)
     for old in stored_evses.values():  # left out of the file: removed, never deleted
         if old.status != Status.REMOVED:
-            _in(f"EVSE {old.uid!r}", lambda old=old: services.evse_remove(evse=old))
+            _in(f"EVSE {old.uid!r}", partial(services.evse_remove, evse=old))
             changes.append(f"EVSE {old.uid!r} removed (status REMOVED)")
     return ("updated", changes, "") if changes else ("unchanged", [], "")
 
@@ -408,16 +409,16 @@ def _apply_evse(
         connector.evse_id = old.pk
         previous = old_connectors.pop(connector.id.upper(), None)
         if previous is None:
-            _in(there, lambda c=connector: services.connector_create(connector=c))
+            _in(there, partial(services.connector_create, connector=connector))
             changes.append(f"{there} added")
             continue
         _as_stored(connector, previous.pk)
-        changed = _in(there, lambda c=connector: services.connector_update(connector=c))
+        changed = _in(there, partial(services.connector_update, connector=connector))
         if changed:
             changes.append(f"{there}: {', '.join(changed)}")
     for previous in old_connectors.values():  # after the additions: an EVSE keeps one
         there = f"{where}, connector {previous.id!r}"
-        _in(there, lambda c=previous: services.connector_delete(connector=c))
+        _in(there, partial(services.connector_delete, connector=previous))
         changes.append(f"{there} deleted")
     return changes
 

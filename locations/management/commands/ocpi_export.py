@@ -31,7 +31,7 @@ class Command(BaseCommand):
             with open(path, "w", newline="", encoding="utf-8") as text:
                 count = write_csv(text)
         else:
-            count = write_csv(self.stdout._out)
+            count = write_csv(self.stdout._out)  # type: ignore[arg-type]
         self.stderr.write(f"Exported {count} Locations.")
 
     def _binary_stdout(self):
