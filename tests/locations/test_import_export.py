@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from locations.exporting import CSV_COLUMNS, write_json
+from locations.importing import import_stream
 from locations.models import EVSE, Connector, Location
 from locations.selectors import location_list
 from locations.serializers import location_data
@@ -496,3 +497,56 @@ def test_progress_is_shown_at_most_once_a_second_and_at_the_end():
         now[0] = at
         progress(done, 6)
     assert out.getvalue().splitlines() == ["3/6 Locations", "5/6 Locations", "6/6 Locations"]
+
+
+def test_a_dry_run_of_new_locations_created_together_saves_nothing(db, tmp_path):
+    out, error = run_import(tmp_path, [new_location(f"LOC-{n}") for n in range(3)], "--dry-run")
+
+    assert error is None
+    assert out.splitlines()[1:] == [
+        "created    NL*EXA*LOC-0 (1 EVSEs, 1 connectors)",
+        "created    NL*EXA*LOC-1 (1 EVSEs, 1 connectors)",
+        "created    NL*EXA*LOC-2 (1 EVSEs, 1 connectors)",
+        "3 would be created, 0 would be updated, 0 unchanged, 0 refused. "
+        "Dry run: nothing was saved.",
+    ]
+    assert not Location.objects.exists()
+    assert not ChangeRecord.objects.exists()
+
+
+def test_new_locations_are_created_one_by_one_when_one_of_a_batch_is_refused(full_site, tmp_path):
+    clash = new_location("LOC-1")
+    clash["evses"][0]["uid"] = "evse-full"  # full_site's EVSE, in another case
+    sites = [new_location("LOC-0"), clash, new_location("LOC-2")]
+
+    out, error = run_import(tmp_path, sites)
+
+    assert out.splitlines() == [
+        "created    NL*EXA*LOC-0 (1 EVSEs, 1 connectors)",
+        "refused    NL*EXA*LOC-1: EVSE 'evse-full': An EVSE with this uid exists already.",
+        "created    NL*EXA*LOC-2 (1 EVSEs, 1 connectors)",
+        "2 created, 0 updated, 0 unchanged, 1 refused.",
+    ]
+    assert error == "1 Location(s) refused; the others were imported."
+    assert sorted(Location.objects.values_list("id", flat=True)) == [
+        "LOC-0",
+        "LOC-2",
+        "LOC-FULL",
+    ]
+
+
+def test_batches_keep_the_order_of_the_file(db, tmp_path):
+    path = tmp_path / "locations.json"
+    sites = [new_location(f"LOC-{n}") for n in range(5)]
+    sites[3]["country"] = "NL"  # refused by the schema check
+    path.write_text(json.dumps(sites))
+    seen = []
+    with path.open("rb") as stream:
+        import_stream(stream, on_outcome=lambda o: seen.append((o.key, o.action)), batch_size=2)
+    assert seen == [
+        ("NL*EXA*LOC-0", "created"),
+        ("NL*EXA*LOC-1", "created"),
+        ("NL*EXA*LOC-2", "created"),
+        ("NL*EXA*LOC-3", "refused"),
+        ("NL*EXA*LOC-4", "created"),
+    ]
