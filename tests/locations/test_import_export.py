@@ -550,3 +550,35 @@ def test_batches_keep_the_order_of_the_file(db, tmp_path):
         ("NL*EXA*LOC-3", "refused"),
         ("NL*EXA*LOC-4", "created"),
     ]
+
+
+def test_empty_and_null_members_read_as_left_out(minimal_site, tmp_path):
+    """Not what we serve, letter for letter (so the services compare), but the same values."""
+    before = exported()
+    document = json.loads(json.dumps(before[0]))
+    document |= {"name": "", "facilities": [], "operator": None, "last_updated": None}
+    document["evses"][0] |= {"capabilities": [], "floor_level": None}
+
+    out, error = run_import(tmp_path, [document])
+
+    assert error is None
+    assert out.splitlines()[0] == "unchanged  NL*EXA*LOC-MIN"
+    assert exported() == before
+
+
+def test_a_re_import_of_unchanged_locations_costs_three_queries_per_batch(
+    db, tmp_path, django_assert_num_queries
+):
+    for n in range(2):
+        create_site(evses=2, connectors_per_evse=2, id=f"LOC-Q{n}")
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps(exported()))
+    for n in range(2, 6):
+        create_site(evses=3, connectors_per_evse=1, id=f"LOC-Q{n}")
+    large = tmp_path / "large.json"
+    large.write_text(json.dumps(exported()))
+
+    for path in (small, large):
+        with path.open("rb") as stream, django_assert_num_queries(3):
+            totals = import_stream(stream)
+    assert totals.unchanged == 6
