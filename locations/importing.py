@@ -347,14 +347,6 @@ def _write(outcome: Outcome, data: dict, *, dry_run: bool) -> Outcome:
     return outcome
 
 
-def import_location(data: Any, position: int, *, duplicates: dict[str, int], dry_run: bool):
-    """Check, then create or update, one Location in its own transaction."""
-    outcome, data = _checked(data, position, duplicates)
-    if outcome.action == "refused":
-        return outcome
-    return _write(outcome, data, dry_run=dry_run)
-
-
 def _stored_documents(checked: list[tuple[Outcome, dict]]) -> dict[str, dict]:
     """The stored ones of these Locations as the Sender renders them, by key (three
     queries: `selectors.location_rows` and `location_page_children`)."""
