@@ -440,7 +440,7 @@ class _FileServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                self.send_response(200)
+                self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
                 if outer.announce:
                     self.send_header("Content-Length", str(len(body)))
@@ -451,6 +451,7 @@ class _FileServer:
                 pass
 
         self.announce = True
+        self.status = 200
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/locations.json"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -480,6 +481,13 @@ def test_a_url_sending_more_than_the_cap_is_refused(db, announce):
         with pytest.raises(CommandError, match="more than 100"):
             call_command("ocpi_import", server.url, "--max-bytes=100", stdout=io.StringIO())
     assert not Location.objects.exists()
+
+
+def test_a_url_answering_an_error_is_refused(db):
+    with _FileServer(b"{}") as server:
+        server.status = 404
+        with pytest.raises(CommandError, match=r"Could not fetch http://127.*: HTTP 404\."):
+            call_command("ocpi_import", server.url, stdout=io.StringIO())
 
 
 def test_a_url_that_is_no_http_is_refused(db):
