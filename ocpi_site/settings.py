@@ -352,3 +352,9 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root before
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
+
+# --- Hubs and our parties (issue 14) -------------------------------------------------------
+# The CPO parties this platform runs, as a JSON list of {"country_code", "party_id", "name",
+# "website"?} (each announced as a CPO role in our credentials; docs/partners.md). Empty: the
+# one party OCPI_COUNTRY_CODE/OCPI_PARTY_ID/OCPI_BUSINESS_NAME/OCPI_BUSINESS_WEBSITE.
+OCPI_PARTIES = env_str("OCPI_PARTIES", "")

@@ -8,6 +8,7 @@ from django.urls import path
 
 from versions.urls_util import public_reverse
 
+from .admin_hubs import HubClientInfoInline, PartnerOnboardingMixin
 from .models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
 from .registration import RegistrationFailed, partner_register
 from .services import partner_create_pending, partner_issue_token
@@ -69,13 +70,13 @@ class IssuedTokenInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(PartnerOnboardingMixin, admin.ModelAdmin):
     list_display = ["name", "state", "party_list", "version", "live_tokens", "registered_at"]
     list_filter = ["state", "roles__role"]
     search_fields = ["name", "roles__party_id", "roles__country_code"]
     # A URL typed without a scheme means https (Django 6.0's default, adopted now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    readonly_fields = ["created_at", "updated_at", "registered_at", "unregistered_at"]
+    readonly_fields = ["created_at", "updated_at", "registered_at", "unregistered_at", "onboarding"]
     fieldsets = [
         (None, {"fields": ["name", "state"]}),
         (
@@ -91,8 +92,12 @@ class PartnerAdmin(admin.ModelAdmin):
             },
         ),
         ("History", {"fields": ["created_at", "updated_at", "registered_at", "unregistered_at"]}),
+        (
+            "Onboarding and hub",
+            {"fields": ["initial_full_sync", "onboarding", "hub_accept_unannounced_parties"]},
+        ),
     ]
-    inlines = [PartnerRoleInline, PartnerEndpointInline, IssuedTokenInline]
+    inlines = [PartnerRoleInline, PartnerEndpointInline, IssuedTokenInline, HubClientInfoInline]
     actions = ["issue_token_c"]
 
     change_list_template = "admin/partners/partner/change_list.html"

@@ -17,5 +17,12 @@ class PartnersConfig(AppConfig):
             role=InterfaceRole.SENDER,
             url_name="ocpi-credentials",
         )
+        # HubClientInfo: a hub pushes the parties it connects (OCPI 2.2.1, HubClientInfo
+        # module; a CPO implements its Receiver interface).
+        register_endpoint(
+            identifier=ModuleID.HUB_CLIENT_INFO,
+            role=InterfaceRole.RECEIVER,
+            url_name="hubclientinfo",
+        )
         # Our token authentication (versions.auth) looks tokens up among those we issued.
         register_token_lookup(issued_token_for_header)

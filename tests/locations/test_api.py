@@ -389,10 +389,10 @@ def test_an_empty_platform_answers_an_empty_list(ocpi_client):
         ({"limit": "0"}, "limit must be at least 1"),
     ],
 )
-def test_invalid_parameters_are_400_with_2001(ocpi_client, db, params, message):
+def test_invalid_parameters_are_200_with_2001(ocpi_client, db, params, message):
     response = ocpi_client.get(URL, params)
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert body_without_timestamp(response) == {"status_code": 2001, "status_message": message}
 
 
@@ -626,12 +626,13 @@ def test_a_request_speaking_for_one_of_the_partners_roles_is_answered_to_that_ro
     }
 
 
-def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_client, full_site):
+def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_401(ocpi_client, full_site):
     response = ocpi_client.get(
         f"{URL}/LOC-FULL", HTTP_OCPI_FROM_COUNTRY_CODE="FR", HTTP_OCPI_FROM_PARTY_ID="ABC"
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert body_without_timestamp(response) == {
         "status_code": 2000,
         "status_message": "OCPI-from FR*ABC is not one of your roles (DE*EMS)",
@@ -644,10 +645,12 @@ def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_clie
     }
 
 
-def test_half_a_routing_pair_is_400_addressed_to_the_partners_addressee(ocpi_client, full_site):
+def test_half_a_routing_pair_is_200_2001_addressed_to_the_partners_addressee(
+    ocpi_client, full_site
+):
     response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="DE")
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert body_without_timestamp(response) == {
         "status_code": 2001,
         "status_message": "OCPI-from-country-code and OCPI-from-party-id must be sent together",

@@ -31,9 +31,9 @@ def _to(headers) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("first", "second", "expected"),
     [
-        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "EMS")),
+        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "HUB")),
         (("EMSP", "NL", "EM1"), ("CPO", "NL", "CP1"), ("NL", "EM1")),
-        (("CPO", "FR", "CPO"), ("HUB", "FR", "HUB"), ("FR", "CPO")),
+        (("CPO", "FR", "CPO"), ("HUB", "FR", "HUB"), ("FR", "HUB")),
     ],
 )
 def test_a_partner_with_several_roles_gets_pushes_and_pull_answers_with_one_addressee(
