@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from locations import enums, services
@@ -376,8 +377,8 @@ def test_an_empty_platform_answers_an_empty_list(ocpi_client):
     [
         (
             {"date_from": "2024-03-01T10:00:00+01:00"},
-            "date_from: '2024-03-01T10:00:00+01:00' is not an OCPI DateTime"
-            " (expected e.g. 2024-03-01T10:00:00Z, UTC only)",
+            "date_from: '2024-03-01T10:00:00+01:00' has a UTC offset; an OCPI DateTime is UTC"
+            " only, e.g. 2024-03-01T10:00:00Z (convert the time to UTC)",
         ),
         (
             {"date_to": "yesterday"},
@@ -433,28 +434,34 @@ def test_connector_ids_are_looked_up_within_their_evse(ocpi_client, db):
     assert data_of(ocpi_client.get(f"{URL}/LOC-TWO/{second.uid}/1"))["max_amperage"] == 63
 
 
-def test_a_location_id_used_by_two_parties_serves_the_oldest(ocpi_client, db):
-    services.location_create(
-        location=LocationFactory.build(id="SHARED", party_id="EXA", name="First")
+def test_a_location_id_is_unique_on_the_whole_platform_so_get_serves_the_one_location(
+    ocpi_client, db, settings
+):
+    # OCPI 2.2.1, Locations module, Location object: id is unique within the CPO's platform
+    # (all its parties): the Sender's URLs name a Location by its id alone.
+    settings.OCPI_PARTIES = (
+        '[{"country_code": "NL", "party_id": "EXA", "name": "Example"},'
+        ' {"country_code": "NL", "party_id": "SUB", "name": "Sub brand"}]'
     )
     services.location_create(
-        location=LocationFactory.build(id="shared", party_id="SUB", name="Second")
+        location=LocationFactory.build(id="SHARED", party_id="EXA", name="First"),
+        evses=[(EVSEFactory.build(uid="E-EXA"), [ConnectorFactory.build()])],
     )
 
-    data = data_of(ocpi_client.get(f"{URL}/Shared"))
+    with pytest.raises(ValidationError) as refused:
+        services.location_create(
+            location=LocationFactory.build(id="shared", party_id="SUB", name="Second"),
+            evses=[(EVSEFactory.build(uid="E-SUB"), [ConnectorFactory.build()])],
+        )
 
-    assert (data["party_id"], data["name"]) == ("EXA", "First")
-
-
-def test_an_evse_is_found_under_its_own_location_when_two_parties_share_the_id(ocpi_client, db):
-    services.location_create(location=LocationFactory.build(id="SHARED", party_id="EXA"))
-    services.location_create(
-        location=LocationFactory.build(id="SHARED", party_id="SUB"),
-        evses=[(EVSEFactory.build(uid="E-SUB"), [ConnectorFactory.build()])],
-    )
-
-    assert data_of(ocpi_client.get(f"{URL}/SHARED/E-SUB"))["uid"] == "E-SUB"
-    assert data_of(ocpi_client.get(f"{URL}/SHARED/E-SUB/1"))["id"] == "1"
+    assert refused.value.message_dict == {
+        "__all__": [
+            "A Location with this id exists already (ids are unique on the whole platform, "
+            "case-insensitive)."
+        ]
+    }
+    assert (data_of(ocpi_client.get(f"{URL}/Shared"))["name"]) == "First"
+    assert ocpi_client.get(f"{URL}/SHARED/E-SUB").status_code == 404
 
 
 @pytest.fixture
