@@ -8,31 +8,15 @@ import pytest
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
-from ocpi_site.celery import app as celery_app
 from partners.models import HubClientInfo, Partner
 from partners.services import partner_create_pending
 from pushers.models import FullSync
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
 from tests.partners.hub_server import FakeHub
-from versions import connections as outbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLIENTS = [("FR", "MSP"), ("BE", "EMP")]
-
-
-@pytest.fixture
-def eager_pushes(settings):
-    """Pushes run in the process, when their change commits (as in tests/pushers)."""
-    settings.PUSH_LANE_QUIET = 0
-    settings.OCPI_HTTP_CONNECT_TIMEOUT = settings.OCPI_HTTP_READ_TIMEOUT = 2
-    conf = celery_app.conf
-    old = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    outbound._client = None
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = old
-    outbound._client = None
 
 
 @pytest.fixture(params=[None, ("DE", "HBE")], ids=["HUB", "HUB and EMSP"])
