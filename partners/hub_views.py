@@ -14,6 +14,11 @@ from versions.parsers import OcpiJSONParser
 
 from .hubs import ClientInfoSerializer, client_info_get, client_info_put, is_hub
 from .models import HubClientInfo
+from .openapi import hub_client_info_schema
+
+# The module's URL, published in our version details; the hub calls
+# {url}/{country_code}/{party_id} (OCPI 2.2.1, HubClientInfo module, Receiver Interface).
+HUBCLIENTINFO_PATH = "ocpi/cpo/2.2.1/hubclientinfo"
 
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 _PARTY_ID = re.compile(r"^[A-Za-z0-9]{3}$")
@@ -42,14 +47,7 @@ class IsHub(IsRegisteredPartner):
         return True
 
 
-class HubClientInfoRootView(APIView):
-    """The module's root URL, published in our version details; the Receiver interface
-    lives below it ({country_code}/{party_id})."""
-
-    permission_classes = [IsHub]
-    http_method_names: list[str] = ["options"]
-
-
+@hub_client_info_schema
 class HubClientInfoView(APIView):
     """GET: the ClientInfo we hold (404 when we hold none). PUT: store the hub's ClientInfo;
     201 when new, 200 when updated (OCPI 2.2.1, Transport and format, HTTP status codes for
