@@ -270,3 +270,27 @@ def test_a_platform_with_roles_hub_and_emsp_forwards_too(hub, hub_client, site):
 
     assert (own.status_code, routing(own)["to-party-id"]) == (200, "HBE")
     assert (forwarded.status_code, routing(forwarded)["to-party-id"]) == (200, "MSP")
+
+
+def test_the_hub_page_lists_its_client_infos_read_only(hub, hub_client, admin_client):
+    put(hub_client, client_info())
+    put(hub_client, client_info(country="BE", party="EMP", status="PLANNED"))
+
+    page = admin_client.get(f"/admin/partners/partner/{hub.pk}/change/").content.decode()
+    rows = re.findall(
+        r'<td class="field-(country_code|party_id|role|status)">\s*<p>([^<]*)</p>', page
+    )
+
+    assert "parties reachable through this hub (clientinfo, pushed by the hub)" in page.lower()
+    # (the choices' labels, as the admin shows them)
+    assert [value for _, value in rows] == [
+        "BE",
+        "EMP",
+        "Emsp",
+        "Planned",
+        "FR",
+        "MSP",
+        "Emsp",
+        "Connected",
+    ]
+    assert "hub_clients-0-status" not in page  # read-only: no form field
