@@ -254,16 +254,17 @@ def pagination_parameters(objects: str) -> list[OpenApiParameter]:
             {"type": "integer", "minimum": 0},
             OpenApiParameter.HEADER,
             response=[200],
-            required=True,
-            description=f"How many {objects} match the query (date filters, not offset/limit).",
+            # Not on a 200 that refuses the query with 2001: only a page has a count.
+            description=f"How many {objects} match the query (date filters, not offset/limit). "
+            "On every page (1000); absent when the query is refused (2001).",
         ),
         OpenApiParameter(
             "X-Limit",
             {"type": "integer", "minimum": 1},
             OpenApiParameter.HEADER,
             response=[200],
-            required=True,
-            description=f"The server's page size: the most {objects} one page holds.",
+            description=f"The server's page size: the most {objects} one page holds. On every "
+            "page (1000); absent when the query is refused (2001).",
         ),
         OpenApiParameter(
             "Link",
