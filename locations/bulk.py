@@ -36,12 +36,9 @@ def _violated_constraint(exc: IntegrityError) -> str | None:
 def _existing_ids_hint(name: str, sites) -> str:
     """A few of the ids that made a unique constraint fail, found with one query after the
     rollback, so that the operator sees which objects are already there."""
-    if name == "location_unique_id_per_party":
-        column, wanted = "id", {loc.id.upper() for loc, _ in sites}
-        queryset = Location.objects.filter(
-            country_code__in={loc.country_code for loc, _ in sites},
-            party_id__in={loc.party_id for loc, _ in sites},
-        )
+    if name == "location_unique_id":
+        column, queryset = "id", Location.objects.all()
+        wanted = {loc.id.upper() for loc, _ in sites}
     elif name == "evse_unique_uid":
         column, queryset = "uid", EVSE.objects.all()
         wanted = {evse.uid.upper() for _, evses in sites for evse, _ in evses}
@@ -65,7 +62,7 @@ def _validate_sites_for_bulk(sites) -> None:
     are checked inside the batch here and against stored rows by the database; the one check
     constraint is evaluated in Python (Django would ask the database once per object).
     """
-    location_keys: set[tuple[str, str, str]] = set()
+    location_keys: set[str] = set()
     uids: set[str] = set()
     evse_ids: set[str] = set()
     for location, evses in sites:
@@ -77,7 +74,7 @@ def _validate_sites_for_bulk(sites) -> None:
             if location.publish and location.publish_allowed_to:
                 message = "publish_allowed_to is only allowed when publish is off."
                 raise ValidationError({"publish_allowed_to": message})
-            key = (location.country_code, location.party_id, location.id.upper())
+            key = location.id.upper()  # unique on the whole platform
             if key in location_keys:
                 raise ValidationError({"id": "This id occurs twice in the import."})
             location_keys.add(key)

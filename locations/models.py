@@ -31,9 +31,14 @@ class Location(models.Model):
     )
     id = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="location id",
-        help_text="Unique per CPO, case-insensitive, never changes.",
+        help_text="Unique on the whole platform (all our parties), case-insensitive, never "
+        "changes. Letters, digits and - . _ ~ ! $ & ' ( ) * + , = : @ only.",
     )
     publish = models.BooleanField(
         default=True, help_text="May be shown to the public in apps and websites."
@@ -103,12 +108,14 @@ class Location(models.Model):
         # Transport and format, Pagination: Paginated Response).
         ordering = ["row_id"]
         constraints = [
+            # Unique within the CPO's platform, across its parties (OCPI 2.2.1, Locations
+            # module, Location object: `id`); the Sender interface finds a Location by its
+            # id alone. Migration 0002 lists existing duplicates before adding it.
             models.UniqueConstraint(
-                Upper("country_code"),
-                Upper("party_id"),
                 Upper("id"),
-                name="location_unique_id_per_party",
-                violation_error_message="A Location with this id exists already for this party.",
+                name="location_unique_id",
+                violation_error_message="A Location with this id exists already "
+                "(ids are unique on the whole platform, case-insensitive).",
             ),
             models.CheckConstraint(
                 condition=Q(publish=False) | Q(publish_allowed_to=[]),
@@ -126,13 +133,21 @@ class Location(models.Model):
     def __str__(self) -> str:
         return f"{self.id} – {self.name or self.address}"
 
+    def clean(self) -> None:
+        super().clean()
+        validators.validate_our_party(self.country_code, self.party_id)
+
 
 class EVSE(models.Model):
     row_id = models.BigAutoField(primary_key=True)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="evses")
     uid = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="EVSE uid",
         help_text="Technical id, unique on the whole platform, never changes.",
     )
@@ -199,7 +214,11 @@ class Connector(models.Model):
     evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors")
     id = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="connector id",
         help_text="Unique within its EVSE, e.g. 1.",
     )

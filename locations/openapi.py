@@ -37,6 +37,11 @@ COMPONENTS = {
     "ConnectorResponse": envelope(ref("Connector"), "One Connector."),
 }
 
+# HTTP 200 with 2001: an invalid query parameter or half a routing-header pair.
+_INVALID_PARAMETERS = {
+    "allOf": [ref("OcpiError"), {"properties": {"status_code": {"enum": [2001]}}}]
+}
+
 location_list_schema = extend_schema_view(
     get=extend_schema(
         operation_id="locations_list",
@@ -46,12 +51,13 @@ location_list_schema = extend_schema_view(
         tags=["locations"],
         parameters=ID_HEADERS + ROUTING_HEADERS + pagination_parameters("Locations"),
         responses={
-            200: OpenApiResponse(ref("LocationListResponse"), "One page of Locations."),
-            400: error(
-                [2001],
-                "A query parameter that is not valid (date_from/date_to not an OCPI DateTime, "
-                "offset/limit not a non-negative integer, limit 0), or only one of "
-                "OCPI-from-country-code / OCPI-from-party-id.",
+            200: OpenApiResponse(
+                {"oneOf": [ref("LocationListResponse"), _INVALID_PARAMETERS]},
+                "One page of Locations (1000); or, the request having reached the OCPI layer "
+                "(OCPI 2.2.1, Status codes), 2001 for a query parameter that is not valid "
+                "(date_from/date_to not an OCPI DateTime or with a UTC offset, offset/limit "
+                "not a non-negative integer, limit 0) or only one of OCPI-from-country-code / "
+                "OCPI-from-party-id.",
             ),
             **FUNCTIONAL_MODULE_ERRORS,
         },
@@ -113,8 +119,10 @@ class LocationObjectSchema(AutoSchema):
     def get_response_serializers(self):
         _, _, component, description = _OBJECT_KINDS[self._depth()]
         return {
-            200: OpenApiResponse(ref(component), description),
-            400: error([2001], "Only one of OCPI-from-country-code / OCPI-from-party-id."),
+            200: OpenApiResponse(
+                {"oneOf": [ref(component), _INVALID_PARAMETERS]},
+                f"{description} Or 2001: only one of OCPI-from-country-code / OCPI-from-party-id.",
+            ),
             **FUNCTIONAL_MODULE_ERRORS,
             404: error([2003], "No such Location, EVSE or Connector."),
         }

@@ -409,3 +409,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
     )
+
+# --- Hubs and our parties (issue 14) -------------------------------------------------------
+# The CPO parties this platform runs, as a JSON list of {"country_code", "party_id", "name",
+# "website"?} (each announced as a CPO role in our credentials; docs/partners.md). Empty: the
+# one party OCPI_COUNTRY_CODE/OCPI_PARTY_ID/OCPI_BUSINESS_NAME/OCPI_BUSINESS_WEBSITE.
+OCPI_PARTIES = env_str("OCPI_PARTIES", "")

@@ -23,6 +23,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from partners.routing import Party, sent_by
 from versions.client import OcpiCallFailed, join_url, ocpi_request
 
 from . import clock, debounce, lane_sql, outcomes, queue, rounds, slots, targets
@@ -273,7 +274,8 @@ def _send(delivery: Delivery, message: Message | None, target: Target) -> Sent:
             token=target.token,
             base64_token=target.base64_token,
             body=message.body,
-            routing=target.routing,
+            # From the Location's owner (its first two segments): one of our parties.
+            routing=sent_by(target.routing, Party(*message.segments[:2])),
         )
     except OcpiCallFailed as exc:
         verdict = outcomes.classify_no_answer(exc)

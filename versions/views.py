@@ -9,7 +9,7 @@ from .auth import IsRegisteredOrRegisteringPartner
 from .envelope import OcpiResponse
 from .openapi import version_details_schema, version_list_schema
 from .registry import OCPI_VERSION, SUPPORTED_VERSIONS, registered_endpoints
-from .urls_util import public_reverse
+from .urls_util import public_reverse, public_url
 
 PRODUCT_NAME = "OCPI CPO Server"
 
@@ -38,7 +38,11 @@ class VersionDetailsView(APIView):
 
     def get(self, request):
         endpoints = [
-            {"identifier": e.identifier, "role": e.role, "url": public_reverse(e.url_name)}
+            {
+                "identifier": e.identifier,
+                "role": e.role,
+                "url": public_url(e.path) if e.path else public_reverse(e.url_name),
+            }
             for e in registered_endpoints()
         ]
         return OcpiResponse({"version": OCPI_VERSION, "endpoints": endpoints})

@@ -1,10 +1,11 @@
 """The Location admin: a whole site (EVSEs, Connectors) on one page; publish actions."""
 
 import nested_admin
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+
+from versions.parties import primary_party
 
 from .. import services
 from ..enums import Status
@@ -114,10 +115,8 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         return obj._evse_count
 
     def get_changeform_initial_data(self, request):
-        initial = {
-            "country_code": settings.OCPI_COUNTRY_CODE,
-            "party_id": settings.OCPI_PARTY_ID,
-        }
+        primary = primary_party()  # one of our parties (OCPI_PARTIES); the first by default
+        initial = {"country_code": primary.country_code, "party_id": primary.party_id}
         initial.update(super().get_changeform_initial_data(request))
         return initial
 

@@ -608,7 +608,11 @@ def test_an_invalid_site_is_refused_with_a_readable_message_and_nothing_is_saved
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"id": "{location_id}"}, "A Location with this id exists already for this party."),
+        (
+            {"id": "{location_id}"},
+            "A Location with this id exists already (ids are unique on the whole platform, "
+            "case-insensitive).",
+        ),
         (_evse_0(uid="{uid}"), "An EVSE with this uid exists already."),
         (_evse_0(evse_id="{evse_id}"), "Another EVSE that is not removed has this EVSE ID."),
     ],
