@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from . import clock, operations, queue, slots, targets
+from . import clock, metrics, operations, queue, slots, targets
 from .models import ChangeRecord, Delivery, DeliveryAttempt, PartnerPushState
 
 Status = Delivery.Status
@@ -69,10 +69,11 @@ def sweep(*, grace: float | None = None, batch: int = 1000) -> SweepResult:
             result.full_syncs += 1
 
     keep = now - timedelta(days=settings.PUSH_KEEP_DAYS)
-    DeliveryAttempt.objects.filter(started_at__lt=keep).delete()
-    result.deleted, _ = (
-        Delivery.objects.exclude(status__in=[*Delivery.OPEN, Status.FAILED])
-        .filter(finished_at__lt=keep)
-        .delete()
+    # Counted into the tallies as they go, so the /metrics counters never go down.
+    result.deleted = metrics.forget_old(
+        DeliveryAttempt.objects.filter(started_at__lt=keep),
+        Delivery.objects.exclude(status__in=[*Delivery.OPEN, Status.FAILED]).filter(
+            finished_at__lt=keep
+        ),
     )
     return result
