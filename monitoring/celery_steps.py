@@ -18,7 +18,7 @@ def _queues(worker) -> list[str]:
 
 
 class HeartbeatStep(bootsteps.StartStopStep):
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
     label = "Heartbeat"
 
     def __init__(self, worker, **kwargs) -> None:

@@ -32,9 +32,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if (request_id := current_request_id.get()) is not None:
+        # Django logs a request's 4xx/5xx after the middleware has returned, with the
+        # request attached to the record.
+        request = getattr(record, "request", None)
+        request_id = getattr(request, "ocpi_request_id", None) or current_request_id.get()
+        if request_id is not None:
             line["request_id"] = request_id
-            line["correlation_id"] = current_correlation_id.get()
+            line["correlation_id"] = (
+                getattr(request, "ocpi_correlation_id", None) or current_correlation_id.get()
+            )
         if (task_id := _task_id()) is not None:
             line["task_id"] = task_id
         line.update(current_log_ids.get())

@@ -11,7 +11,7 @@ from typing import Any
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "proxy-authorization"}
 
 
-def scrub(event: dict[str, Any], hint: Any = None) -> dict[str, Any]:
+def scrub(event: Any, hint: Any = None) -> Any:
     request = event.get("request") or {}
     headers = request.get("headers")
     if isinstance(headers, dict):
@@ -40,7 +40,6 @@ def init_sentry(dsn: str, *, environment: str, release: str, **options: Any) -> 
         environment=environment,
         release=f"ocpi-cpo@{release}",
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
         before_send=scrub,

@@ -354,6 +354,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 
 # --- Health, metrics, logs and error reporting (monitoring; docs/operations.md) ----------
+from typing import Any  # noqa: E402
+
 INSTALLED_APPS += ["monitoring"]
 # Request latency per OCPI endpoint for /metrics; right after the request ids.
 MIDDLEWARE.insert(
@@ -378,8 +380,9 @@ METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
-LOGGING["formatters"]["json"] = {"()": "monitoring.logs.JsonFormatter"}
-LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+_logging: dict[str, Any] = LOGGING
+_logging["formatters"]["json"] = {"()": "monitoring.logs.JsonFormatter"}
+_logging["handlers"]["console"]["formatter"] = LOG_FORMAT
 # Errors go to Sentry when set (needs the `sentry` extra: pip install '.[sentry]').
 SENTRY_DSN = env_str("SENTRY_DSN")
 # Sentry's environment tag (e.g. production, staging).

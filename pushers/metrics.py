@@ -114,11 +114,11 @@ def partner_figures() -> list[PartnerFigures]:
             ):
                 f.oldest_waiting = row["oldest"]
 
-    for row in (
+    for by_outcome in (
         DeliveryAttempt.objects.values("partner_id", "outcome").order_by().annotate(n=Count("id"))
     ):
-        if (f := of(row["partner_id"])) is not None:
-            f.attempts[row["outcome"]] = row["n"]
+        if (f := of(by_outcome["partner_id"])) is not None:
+            f.attempts[by_outcome["outcome"]] = by_outcome["n"]
 
     for row in _succeeded_changes(Delivery.objects.all()):
         if (f := of(row["partner_id"])) is not None:
@@ -169,12 +169,14 @@ def forget_old(
             ids = list(attempts.select_for_update().values_list("pk", flat=True)[:batch])
             if not ids:
                 break
-            doomed = DeliveryAttempt.objects.filter(pk__in=ids)
+            old_attempts = DeliveryAttempt.objects.filter(pk__in=ids)
             counts: dict[tuple[int, str], int] = defaultdict(int)
-            for row in doomed.values("partner_id", "outcome").order_by().annotate(n=Count("id")):
+            for row in (
+                old_attempts.values("partner_id", "outcome").order_by().annotate(n=Count("id"))
+            ):
                 counts[(row["partner_id"], f"attempt:{row['outcome']}")] += row["n"]
             _tally(counts)
-            doomed.delete()
+            old_attempts.delete()
     deleted = 0
     for _ in range(rounds):
         with transaction.atomic():
