@@ -12,6 +12,7 @@ Two sources, rendered one after the other:
 import os
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import (
@@ -99,8 +100,6 @@ class PushCollector:
             "Locations of the partner's latest full sync not sent yet.",
             labels=labels,
         )
-        from django.conf import settings
-
         for f in figures:
             who = [str(f.partner_id), f.name]
             for status in push_metrics.Status.values:
