@@ -383,6 +383,9 @@ if LOG_FORMAT not in {"plain", "json"}:
 _logging: dict[str, Any] = LOGGING
 _logging["formatters"]["json"] = {"()": "monitoring.logs.JsonFormatter"}
 _logging["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Celery formats the logs of workers and beat itself unless told not to: with json, the
+# configuration above formats theirs too (task lines included).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 # Errors go to Sentry when set (needs the `sentry` extra: pip install '.[sentry]').
 SENTRY_DSN = env_str("SENTRY_DSN")
 # Sentry's environment tag (e.g. production, staging).

@@ -1,5 +1,6 @@
 """The heartbeats written by a real Celery worker and a real beat, read by /healthz."""
 
+import json
 import os
 import signal
 import subprocess
@@ -66,6 +67,7 @@ def test_a_worker_and_beat_keep_healthz_green_and_a_killed_worker_turns_it_red(
         "OCPI_VAR_DIR": str(tmp_path),  # the same filesystem broker folder for all of them
         "OCPI_ENV_FILE": "/nonexistent",
         "HEALTH_HEARTBEAT_INTERVAL": "0.5",
+        "LOG_FORMAT": "json",  # Celery must leave the format to the settings (settings.py)
     }
     worker = _start(
         [
@@ -111,3 +113,12 @@ def test_a_worker_and_beat_keep_healthz_green_and_a_killed_worker_turns_it_red(
 
     # A clean stop removes beat's row: a retired process does not look dead.
     assert not Heartbeat.objects.filter(kind="beat").exists()
+    # Their log lines are JSON objects too (the banner is not a log line).
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "worker.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert {"logger": "celery.apps.worker", "message": f"both-{os.getpid()}@hostA ready."} in [
+        {"logger": x["logger"], "message": x["message"]} for x in lines
+    ]
