@@ -73,6 +73,7 @@ def test_a_worker_and_beat_keep_healthz_green_and_a_killed_worker_turns_it_red(
         [
             "worker",
             "--concurrency=1",
+            "--loglevel=INFO",
             f"--hostname=both-{os.getpid()}@hostA",
             "--without-mingle",
             "--without-gossip",
