@@ -307,3 +307,21 @@ class SendSlot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.number} of partner {self.partner_id}"
+
+
+class PushTally(models.Model):
+    """What the sweeper deleted, counted: attempts by outcome and succeeded deliveries'
+    latency buckets of one partner, so that the push counters of `/metrics` (computed from
+    the rows at scrape time, `metrics`) never go down when old history is forgotten."""
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40, help_text="e.g. attempt:success, latency_le:0.5")
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="unique_push_tally"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} (partner {self.partner_id})"
