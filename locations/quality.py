@@ -104,6 +104,7 @@ class Rule:
     levels: tuple[Level, ...]
     field: str
     check: Callable[[Any], str | None]  # the message, or None when the object passes
+    source: str  # the document that makes it a rule
 
 
 # --- checks (each takes a Location, EVSE or Connector and returns a message or None) ---
@@ -245,58 +246,70 @@ def _standard_power_type(connector: Connector) -> str | None:
     return None
 
 
+LOCATIONS_MODULE = "OCPI 2.2.1, Locations module"
+GEOLOCATION = f"{LOCATIONS_MODULE}, 8.4.13 GeoLocation class"
+EVSE_OBJECT = f"{LOCATIONS_MODULE}, 8.3.2 EVSE Object"
+CONNECTOR_OBJECT = f"{LOCATIONS_MODULE}, 8.3.3 Connector Object"
+RELEASED = (
+    f"{LOCATIONS_MODULE}, 8.3.1 Location Object, as released (tags 2.2.1 and 2.2.1-d2): "
+    "address string(45), state string(20)"
+)
+GIREVE = "Gireve OCPI 2.2.1 CPO Locations requirements"
+AFIR = "EU AFIR (Regulation 2023/1804) data for national access points, e.g. NDW"
+HUBJECT = "Hubject-style EVSE data-quality checks (voltage, amperage, power, plug type)"
+
 RULES: tuple[Rule, ...] = (
     # Values the specification forbids (OCPI 2.2.1, Locations module).
     Rule("ocpi.coordinates_range", "ocpi", ERROR, ("location", "evse"), "coordinates",
-         _coordinates_out_of_range),
+         _coordinates_out_of_range, GEOLOCATION),
     Rule("ocpi.coordinates_null_island", "ocpi", WARNING, ("location", "evse"), "coordinates",
-         _null_island),
-    Rule("ocpi.evse_id_format", "ocpi", ERROR, ("evse",), "evse_id", _evse_id_format),
+         _null_island, GEOLOCATION),
+    Rule("ocpi.evse_id_format", "ocpi", ERROR, ("evse",), "evse_id", _evse_id_format, EVSE_OBJECT),
     Rule("ocpi.max_voltage_zero", "ocpi", ERROR, ("connector",), "max_voltage",
-         _not_zero("max_voltage")),
+         _not_zero("max_voltage"), CONNECTOR_OBJECT),
     Rule("ocpi.max_amperage_zero", "ocpi", ERROR, ("connector",), "max_amperage",
-         _not_zero("max_amperage")),
+         _not_zero("max_amperage"), CONNECTOR_OBJECT),
     Rule("ocpi.max_electric_power_zero", "ocpi", ERROR, ("connector",), "max_electric_power",
-         _not_zero("max_electric_power")),
+         _not_zero("max_electric_power"), CONNECTOR_OBJECT),
     # The released 2.2.1 documents (tags 2.2.1 and 2.2.1-d2): address string(45) and state
     # string(20); the corrected text allows 255 and 45.
     Rule("released.address_length", "ocpi-released", WARNING, ("location",), "address",
-         _longer_than("address", 45, 255)),
+         _longer_than("address", 45, 255), RELEASED),
     Rule("released.state_length", "ocpi-released", WARNING, ("location",), "state",
-         _longer_than("state", 20, 45)),
+         _longer_than("state", 20, 45), RELEASED),
     # Gireve: optional in OCPI, required by the hub.
     Rule("gireve.owner_name", "gireve", WARNING, ("location",), "owner.name",
-         _missing_name("owner")),
+         _missing_name("owner"), GIREVE),
     Rule("gireve.operator_name", "gireve", WARNING, ("location",), "operator.name",
-         _missing_name("operator")),
+         _missing_name("operator"), GIREVE),
     Rule("gireve.evse_capabilities", "gireve", WARNING, ("evse",), "capabilities",
-         _missing("capabilities", "Gireve")),
+         _missing("capabilities", "Gireve"), GIREVE),
     Rule("gireve.connector_tariff_ids", "gireve", WARNING, ("connector",), "tariff_ids",
-         _missing("tariff_ids", "Gireve")),
+         _missing("tariff_ids", "Gireve"), GIREVE),
     # EU AFIR national access points (NDW in the Netherlands).
     Rule("afir.opening_times", "afir", WARNING, ("location",), "opening_times",
-         _missing("opening_times", "AFIR / NDW")),
+         _missing("opening_times", "AFIR / NDW"), AFIR),
     Rule("afir.energy_mix", "afir", WARNING, ("location",), "energy_mix",
-         _missing("energy_mix", "AFIR / NDW")),
+         _missing("energy_mix", "AFIR / NDW"), AFIR),
     Rule("afir.parking_restrictions", "afir", WARNING, ("evse",), "parking_restrictions",
-         _missing("parking_restrictions", "AFIR / NDW")),
+         _missing("parking_restrictions", "AFIR / NDW"), AFIR),
     Rule("afir.max_electric_power", "afir", WARNING, ("connector",), "max_electric_power",
-         _missing("max_electric_power", "AFIR / NDW")),
+         _missing("max_electric_power", "AFIR / NDW"), AFIR),
     Rule("afir.tariff_ids", "afir", WARNING, ("connector",), "tariff_ids",
-         _missing("tariff_ids", "AFIR / NDW")),
+         _missing("tariff_ids", "AFIR / NDW"), AFIR),
     # Consistency and plausibility, as Hubject scores EVSE data.
     Rule("hubject.power_consistency", "hubject", WARNING, ("connector",), "max_electric_power",
-         _power_consistency),
+         _power_consistency, HUBJECT),
     Rule("hubject.voltage_range", "hubject", WARNING, ("connector",), "max_voltage",
-         _out_of_range("max_voltage", *VOLTAGE_RANGE, "V")),
+         _out_of_range("max_voltage", *VOLTAGE_RANGE, "V"), HUBJECT),
     Rule("hubject.amperage_range", "hubject", WARNING, ("connector",), "max_amperage",
-         _out_of_range("max_amperage", *AMPERAGE_RANGE, "A")),
+         _out_of_range("max_amperage", *AMPERAGE_RANGE, "A"), HUBJECT),
     Rule("hubject.power_range", "hubject", WARNING, ("connector",), "max_electric_power",
-         _out_of_range("max_electric_power", 1, MAX_POWER, "W")),
+         _out_of_range("max_electric_power", 1, MAX_POWER, "W"), HUBJECT),
     Rule("hubject.line_to_line_voltage", "hubject", WARNING, ("connector",), "max_voltage",
-         _line_to_line_voltage),
+         _line_to_line_voltage, HUBJECT),
     Rule("hubject.standard_power_type", "hubject", WARNING, ("connector",), "power_type",
-         _standard_power_type),
+         _standard_power_type, HUBJECT),
 )  # fmt: skip
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
@@ -375,6 +388,7 @@ class RuleSummary:
     profile: str
     severity: Severity
     field: str
+    source: str
     count: int = 0
     examples: list[str] = dataclasses.field(default_factory=list)
 
@@ -424,7 +438,9 @@ def quality_summary(*, profiles: Iterable[str] | None = None, batch_size: int = 
     selected = [key for key in PROFILES if any(rule.profile == key for rule in rules)]
     summary = Summary(profiles=[PROFILES[key] for key in selected])
     by_rule = {
-        rule.id: RuleSummary(rule.id, PROFILES[rule.profile], rule.severity, rule.field)
+        rule.id: RuleSummary(
+            rule.id, PROFILES[rule.profile], rule.severity, rule.field, rule.source
+        )
         for rule in rules
     }
     summary.rules = list(by_rule.values())

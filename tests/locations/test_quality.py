@@ -583,11 +583,17 @@ def test_the_command_prints_json_with_every_selected_rule(two_sites):
             "profile": profile,
             "severity": "warning",
             "field": field,
+            "source": sources[profile],
             "count": len(examples),
             "examples": examples,
         }
 
     released, afir = "OCPI 2.2.1 (released lengths)", "AFIR / NDW"
+    sources = {
+        released: "OCPI 2.2.1, Locations module, 8.3.1 Location Object, as released "
+        "(tags 2.2.1 and 2.2.1-d2): address string(45), state string(20)",
+        afir: "EU AFIR (Regulation 2023/1804) data for national access points, e.g. NDW",
+    }
     evses = ["NL*EXA*LOC-BAD / EVSE EVSE-7", "NL*EXA*LOC-BAD / EVSE EVSE-8"]
     connectors = [f"{evse} / Connector 1" for evse in evses]
     assert json.loads(output) == {
