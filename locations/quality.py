@@ -110,34 +110,35 @@ class Rule:
 # --- checks (each takes a Location, EVSE or Connector and returns a message or None) ---
 
 
-def _coordinate(value: Any) -> Decimal | None:
+def _coordinate(coordinates: Any, name: str) -> Decimal | None:
+    """The latitude or longitude as a number; None when missing or not a finite number.
+
+    Checks run on stored rows of any age, so they take whatever JSON is there.
+    """
+    value = coordinates.get(name) if isinstance(coordinates, dict) else None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def _coordinates_out_of_range(obj: Location | EVSE) -> str | None:
     if not obj.coordinates:
         return None
-    latitude = _coordinate(obj.coordinates.get("latitude"))
-    longitude = _coordinate(obj.coordinates.get("longitude"))
     problems = []
-    if latitude is None or not -90 <= latitude <= 90:
-        problems.append(f"latitude {obj.coordinates.get('latitude')!r} is not within ±90")
-    if longitude is None or not -180 <= longitude <= 180:
-        problems.append(f"longitude {obj.coordinates.get('longitude')!r} is not within ±180")
+    for name, limit in (("latitude", 90), ("longitude", 180)):
+        number = _coordinate(obj.coordinates, name)
+        if number is None or not -limit <= number <= limit:
+            shown = obj.coordinates.get(name) if isinstance(obj.coordinates, dict) else None
+            problems.append(f"{name} {shown!r} is not within ±{limit}")
     return "; ".join(problems) or None
 
 
 def _null_island(obj: Location | EVSE) -> str | None:
     if not obj.coordinates:
         return None
-    if (
-        _coordinate(obj.coordinates.get("latitude"))
-        == 0
-        == _coordinate(obj.coordinates.get("longitude"))
-    ):
+    if _coordinate(obj.coordinates, "latitude") == 0 == _coordinate(obj.coordinates, "longitude"):
         return "0,0 (Null Island) is in the Gulf of Guinea: coordinates were probably not set"
     return None
 
@@ -176,7 +177,7 @@ def _longer_than(name: str, limit: int, allowed: int) -> Callable[[Location], st
 def _missing_name(name: str) -> Callable[[Location], str | None]:
     def check(location: Location) -> str | None:
         details = getattr(location, name)
-        if not details or not details.get("name"):
+        if not isinstance(details, dict) or not details.get("name"):
             return f"{name}.name is missing: Gireve requires it"
         return None
 

@@ -475,6 +475,53 @@ def test_evse_ids_that_are_not_emi3_are_errors(full_site, evse_id):
     assert [(issue.rule, issue.severity) for issue in issues] == [("ocpi.evse_id_format", "error")]
 
 
+@pytest.mark.parametrize(
+    ("coordinates", "message"),
+    [
+        (
+            {"latitude": "NaN", "longitude": "east"},
+            "latitude 'NaN' is not within ±90; longitude 'east' is not within ±180",
+        ),
+        ({"latitude": "52.089444"}, "longitude None is not within ±180"),
+        (
+            ["52.089444", "5.110278"],
+            "latitude None is not within ±90; longitude None is not within ±180",
+        ),
+    ],
+)
+def test_coordinates_that_are_not_numbers_are_errors_not_crashes(full_site, coordinates, message):
+    spoiled = spoil(full_site, Location, coordinates=coordinates)
+
+    assert location_issues(spoiled, profiles=["ocpi"]) == [
+        Issue(LOC, "coordinates", "ocpi.coordinates_range", "error", message)
+    ]
+
+
+def test_an_owner_without_an_object_is_a_missing_name(full_site):
+    spoiled = spoil(full_site, Location, owner="City of Utrecht")
+
+    assert [issue.rule for issue in location_issues(spoiled)] == ["gireve.owner_name"]
+
+
+def test_a_prefetched_location_is_checked_without_a_query(full_site, django_assert_num_queries):
+    prefetched = reload(full_site)
+    spoil(full_site, Connector, max_voltage=0)
+    spoiled = reload(full_site)
+
+    with django_assert_num_queries(0):
+        assert location_issues(prefetched) == []
+        assert len(location_issues(spoiled)) == 1
+
+
+def test_a_location_without_prefetch_gets_the_same_findings(full_site):
+    spoil(full_site, EVSE, capabilities=[])
+
+    plain = Location.objects.get(pk=full_site.pk)
+
+    assert location_issues(plain) == location_issues(reload(full_site))
+    assert [issue.rule for issue in location_issues(plain)] == ["gireve.evse_capabilities"]
+
+
 def test_a_removed_evse_is_not_checked(full_site):
     spoiled = spoil(full_site, EVSE, status=enums.Status.REMOVED, evse_id="NL*EXA*E*1")
 
