@@ -622,7 +622,7 @@ def test_the_command_prints_a_table_with_one_line_per_rule(two_sites):
 
 
 def test_the_command_prints_json_with_every_selected_rule(two_sites):
-    output = run("--profile", "afir", "--profile", "ocpi-released", "--format", "json")
+    output = run("--profile", "afir", "ocpi-released", "--format", "json")
 
     def rule(rule_id: str, profile: str, field: str, examples: list[str]) -> dict:
         return {

@@ -58,10 +58,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--profile",
-            action="append",
+            action="extend",
+            nargs="+",
             choices=list(PROFILES),
             dest="profiles",
-            help="Check only this profile (repeatable; default: all). "
+            help="Check only these profiles (one or more, flag repeatable; default: all). "
             + "; ".join(f"{key}: {title}" for key, title in PROFILES.items()),
         )
         parser.add_argument("--format", choices=["table", "json"], default="table")
