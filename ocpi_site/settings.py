@@ -352,3 +352,10 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root before
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
+
+# --- Audit trail (docs/admin.md, "History") ---
+# History of every change of Locations, EVSEs, Connectors and Partners (django-simple-history;
+# the audit app registers the models). After the apps whose models it records.
+INSTALLED_APPS += ["simple_history", "audit"]
+# Records a change made in a web request with the request's user.
+MIDDLEWARE += ["simple_history.middleware.HistoryRequestMiddleware"]
