@@ -53,10 +53,11 @@ def show(value: Any) -> str:
 
 
 def _who(record) -> tuple[str, str]:
-    """(who, via): the user and the source, or the source alone when there was no user."""
+    """(who, via): the user and the source, or the source alone when there was no user
+    ("" when nothing told who: a change outside any request, command or task)."""
     if record.history_user_id is not None and record.history_user is not None:
         return record.history_user.get_username(), record.history_source
-    return record.history_source or "unknown", ""
+    return record.history_source, ""
 
 
 def _diff(record, before) -> list[tuple[str, str, str]]:
@@ -180,7 +181,7 @@ def changed_since(stored: Model, seen_version: int) -> ChangedMeanwhile | None:
     whos = []
     for record in later:
         who, _ = _who(record)
-        if who not in whos:
+        if who and who not in whos:
             whos.append(who)
     return ChangedMeanwhile(
         who=", ".join(whos),
