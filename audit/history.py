@@ -72,7 +72,9 @@ def _label(model: type[Model], record, evse_labels: dict[int, str]) -> str:
         return f"EVSE {record.evse_id or record.uid}"
     if model is Connector:
         return f"Connector {record.id} of {evse_labels.get(record.evse_id, 'an EVSE')}"
-    return f"{str(model._meta.verbose_name).capitalize()} {record}"
+    if model is Partner:
+        return f"Partner {record.name}"
+    return f"{str(model._meta.verbose_name).capitalize()} {record.history_object}"
 
 
 def _sources(obj: Model) -> list[tuple[type[Model], Q]]:
