@@ -161,3 +161,15 @@ def test_the_older_page_of_two_operators_is_refused_and_pushes_nothing(
     mirrored = theirs(receiver, site)
     assert mirrored["name"] == "Harbour Garage (renamed by B)"
     assert [(e["uid"], e["status"]) for e in mirrored["evses"]] == [("EVSE-B1", "CHARGING")]
+
+    # The Location's History page tells who did what, old → new, newest first.
+    page_b.goto(f"/admin/locations/location/{site.pk}/change/")
+    page_b.get_by_role("link", name="History").click()
+    rows = page_b.locator("#audit-history tbody tr")
+    expect(rows.nth(0)).to_contain_text(f"Location {SITE_ID}")
+    expect(rows.nth(0)).to_contain_text("operator-b")
+    expect(rows.nth(0)).to_contain_text("name: Harbour Garage → Harbour Garage (renamed by B)")
+    expect(rows.nth(1)).to_contain_text("EVSE NL*EXA*EB1")
+    expect(rows.nth(1)).to_contain_text("operator-a")
+    expect(rows.nth(1)).to_contain_text("status: AVAILABLE → CHARGING")
+    steps_b.shot("history")
