@@ -220,3 +220,20 @@ def test_an_evse_added_meanwhile_does_not_refuse_a_renaming(admin_client, site):
     assert response.status_code == 302, errors_of(response)
     assert Location.objects.get(pk=site.pk).name == "Harbour Car Park"
     assert site.evses.count() == 2
+
+
+def test_a_row_of_a_connector_deleted_meanwhile_refuses_the_page(admin_client, alice, site):
+    evse = site.evses.get()
+    page_b = page_form(admin_client, evse_url(evse))
+    page_a = page_form(alice, evse_url(evse))
+    submit(alice, evse_url(evse), page_a, **{"connectors-1-DELETE": "on"})
+    before = snapshot(site)
+
+    response = submit(admin_client, evse_url(evse), page_b, floor_level="-2")
+
+    assert response.status_code == 200
+    assert (
+        f"1 connector of EVSE {evse.uid} on this page was deleted by someone else after the "
+        "page was shown. Reload the page; nothing was saved." in page_text(response)
+    )
+    assert snapshot(site) == before
