@@ -1,11 +1,13 @@
 """Bulk import: many new Locations with their EVSEs and Connectors in one transaction, with
 the rules of `services.location_create` but without a query per object (imports, demo
-data).
+data). Bulk inserts send no model signals, so the history records of the audit trail (one
+"created" record per object) are written here too, in bulk.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
+from simple_history.utils import get_history_manager_for_model
 
 from .changes import Change, Level, Method, record_changes
 from .enums import Status
@@ -152,6 +154,14 @@ def locations_bulk_create(*, sites: list[Site]) -> int:
                         connector.last_updated = now
                         all_connectors.append(connector)
             Connector.objects.bulk_create(all_connectors, batch_size=_BULK_BATCH)
+            for model, objects in (
+                (Location, locations),
+                (EVSE, all_evses),
+                (Connector, all_connectors),
+            ):
+                get_history_manager_for_model(model).bulk_history_create(
+                    objects, batch_size=_BULK_BATCH, default_date=now
+                )
             record_changes(
                 [
                     Change(

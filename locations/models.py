@@ -7,6 +7,10 @@ classes in `validators.py`. The integer `row_id` primary keys are internal: OCPI
 fields are CiStrings that are unique only within their parent (Connector) or per CPO.
 
 Writes go through `services.py`, which sets `last_updated` and records changes for push.
+
+`version` (not an OCPI field) counts the changes of an object's own fields: an admin form
+carries the version it was rendered with, and the services refuse a save from a form older
+than the stored object (docs/admin.md, "Concurrent edits").
 """
 
 from django.core.validators import MinLengthValidator
@@ -102,6 +106,11 @@ class Location(models.Model):
         null=True, blank=True, validators=[validators.validate_energy_mix]
     )
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
 
     class Meta:
         # Oldest first, so that pages stay stable while a partner crawls (OCPI 2.2.1,
@@ -184,6 +193,11 @@ class EVSE(models.Model):
     )
     images = models.JSONField(default=list, blank=True, validators=[validators.validate_images])
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
 
     class Meta:
         verbose_name = "EVSE"
@@ -235,6 +249,11 @@ class Connector(models.Model):
     )
     terms_and_conditions = models.URLField(max_length=255, blank=True)
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
 
     class Meta:
         ordering = ["row_id"]

@@ -457,3 +457,14 @@ if SENTRY_DSN:
     from monitoring.sentry import init_sentry
 
     init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=_PACKAGE_VERSION)
+
+# --- Audit trail (docs/admin.md, "History") ---
+# History of every change of Locations, EVSEs, Connectors and Partners (django-simple-history;
+# the audit app registers the models). After the apps whose models it records.
+INSTALLED_APPS += ["simple_history", "audit"]
+# Records a change made in a web request with the request's user (before axes, which wants
+# its middleware last).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"),
+    "simple_history.middleware.HistoryRequestMiddleware",
+)

@@ -12,18 +12,23 @@ from ..enums import Status
 from ..forms import LocationForm, error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
+from .actions import RefusesHiddenActions, count, report
 from .inlines import EVSEInline
 from .saving import (
+    CarriesVersion,
     ServiceAdminMixin,
     evse_label,
     refused_as,
     save_connectors,
+    seen_version,
     start_change_lists,
 )
 
 
 @admin.register(Location)
-class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
+class LocationAdmin(
+    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+):
     form = LocationForm
     inlines = [EVSEInline]
     readonly_fields = ("last_updated",)
@@ -133,7 +138,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         # A new Location is created in save_related, together with its EVSEs: one PUT.
         if change and form.has_changed():
             with refused_as(form, f"Location {obj.id}"):
-                services.location_update(location=obj)
+                services.location_update(location=obj, seen_version=seen_version(form))
 
     def save_related(self, request, form, formsets, change):
         start_change_lists(formsets)
@@ -163,13 +168,15 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
                 continue
             if evse_form.has_changed():
                 with refused_as(evse_form, evse_label(evse_form)):
-                    if services.evse_update(evse=evse_form.instance):
+                    if services.evse_update(
+                        evse=evse_form.instance, seen_version=seen_version(evse_form)
+                    ):
                         evse_formset.changed_objects.append(
                             (evse_form.instance, evse_form.changed_data)
                         )
             save_connectors(connector_formset)
 
-    @admin.action(description="Publish the selected Locations")
+    @admin.action(description="Publish the selected Locations", permissions=["change"])
     def publish_locations(self, request, queryset):
         locations = list(queryset)
         blocked = [loc for loc in locations if loc.publish_allowed_to]
@@ -185,11 +192,13 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             )
         self._set_publish(request, allowed, publish=True)
 
-    @admin.action(description="Unpublish the selected Locations")
+    @admin.action(description="Unpublish the selected Locations", permissions=["change"])
     def unpublish_locations(self, request, queryset):
         self._set_publish(request, list(queryset), publish=False)
 
     def _set_publish(self, request, locations, *, publish: bool) -> None:
+        """Only `publish` of the selected Locations changes (the service writes nothing
+        else), each change recorded in the history and pushed as a PATCH of `publish`."""
         if not locations:
             return
         word = "published" if publish else "unpublished"
@@ -199,7 +208,13 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             self.message_user(request, f"Nothing was {word}: {error_text(exc)}", messages.ERROR)
             return
         unchanged = len(locations) - changed
-        text = f"{changed} Location{'' if changed == 1 else 's'} {word}."
-        if unchanged:
-            text += f" {unchanged} {'was' if unchanged == 1 else 'were'} {word} already."
-        self.message_user(request, text, messages.SUCCESS)
+        report(
+            self,
+            request,
+            done=f"{count(changed, 'Location', 'Locations')} {word}." if changed else "",
+            already=(
+                f"{count(unchanged, 'Location was', 'Locations were')} {word} already."
+                if unchanged
+                else ""
+            ),
+        )
