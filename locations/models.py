@@ -97,6 +97,14 @@ class Location(models.Model):
         null=True, blank=True, validators=[validators.validate_energy_mix]
     )
     last_updated = models.DateTimeField(editable=False)
+    # Roaming agreements (not an OCPI field; `locations.sharing`): every partner receives and
+    # may pull this Location, or only those it has a LocationShare with.
+    shared_with_all = models.BooleanField(
+        default=True,
+        verbose_name="shared with all partners",
+        help_text="Off: only the partners chosen under Roaming agreements receive and may pull "
+        "this Location.",
+    )
 
     class Meta:
         # Oldest first, so that pages stay stable while a partner crawls (OCPI 2.2.1,
@@ -250,3 +258,21 @@ CONNECTOR_FIELDS = (
     "id", "standard", "format", "power_type", "max_voltage", "max_amperage",
     "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
 )  # fmt: skip
+
+
+class LocationShare(models.Model):
+    """A roaming agreement: while its Location is not shared with all partners, only the
+    partners it has a LocationShare with receive it and may pull it (`locations.sharing`)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="shares")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Its index serves the Sender API's visibility filter (partner first).
+            models.UniqueConstraint(fields=["partner", "location"], name="unique_location_share"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} shared with partner {self.partner_id}"

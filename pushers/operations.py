@@ -5,8 +5,10 @@ full sync, retry now, discard, pause and resume.
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from locations.models import Location
+from locations.sharing import visible_to
 
 from . import clock, fanout, queue, targets
 from .coalescing import Change, merge_changes
@@ -26,7 +28,9 @@ def push_state(partner_id: int) -> PartnerPushState:
 
 
 def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | None:
-    """Queue a PUT of every Location to one partner (subsuming its pending changes).
+    """Queue a PUT of every Location the partner may see (subsuming its pending changes),
+    and the retirement of those it may no longer see but may hold (roaming agreements: a
+    retirement lost in an outage is sent again).
 
     Returns None when the partner cannot receive pushes.
     """
@@ -35,6 +39,9 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
     with transaction.atomic():
         sync = FullSync.objects.create(partner_id=partner_id, requested_by=requested_by[:100])
         now = clock.now()
+        visible = Location.objects.filter(visible_to(partner_id))
+        hidden_lanes = Q(partner_id=partner_id) & ~Q(location_id__in=visible.values("pk"))
+        retire = Lane.objects.filter(pk__in=targets.may_hold(hidden_lanes)).order_by("location_id")
         lanes = merge_changes(
             (
                 partner_id,
@@ -47,9 +54,13 @@ def full_sync_start(*, partner_id: int, requested_by: str = "") -> FullSync | No
                     connector_id=None,
                     changed_at=now,
                     full_sync=sync,
+                    retire=retired,
                 ),
             )
-            for location_id in Location.objects.order_by("row_id").values_list("pk", flat=True)
+            for location_id, retired in [
+                *((pk, False) for pk in visible.order_by("row_id").values_list("pk", flat=True)),
+                *((pk, True) for pk in retire.values_list("location_id", flat=True)),
+            ]
         )
         sync.total = len(lanes)
         wake = fanout.lanes_to_wake(lanes)

@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from .. import services
 from ..enums import Status
-from ..forms import LocationForm, error_text
+from ..forms import error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
 from .inlines import EVSEInline
@@ -19,11 +19,12 @@ from .saving import (
     save_connectors,
     start_change_lists,
 )
+from .sharing import LocationSharingForm, change_partners, save_sharing, share_with_all_partners
 
 
 @admin.register(Location)
 class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
-    form = LocationForm
+    form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]
     readonly_fields = ("last_updated",)
     fieldsets = (
@@ -48,6 +49,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             },
         ),
         ("Visibility", {"fields": ("publish", "publish_allowed_to")}),
+        ("Roaming agreements", {"fields": ("sharing", "shared_with")}),
         (
             "Site",
             {
@@ -83,6 +85,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
     list_display_links = ("id", "name")
     list_filter = (
         "publish",
+        "shared_with_all",
         "country",
         "city",
         "parking_type",
@@ -99,7 +102,12 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         "evses__uid",
     )
     date_hierarchy = "last_updated"
-    actions = ("publish_locations", "unpublish_locations")
+    actions = (
+        "publish_locations",
+        "unpublish_locations",
+        share_with_all_partners,
+        change_partners,
+    )
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -149,6 +157,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
                 connector_formset.new_objects.extend(connectors)
             with refused_as(form, f"Location {form.instance.id}"):
                 services.location_create(location=form.instance, evses=evses)
+            save_sharing(form)
             return
         for evse_form in evse_formset.forms:
             connector_formset = evse_form.nested_formsets[0]
@@ -169,6 +178,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
                             (evse_form.instance, evse_form.changed_data)
                         )
             save_connectors(connector_formset)
+        save_sharing(form)
 
     @admin.action(description="Publish the selected Locations")
     def publish_locations(self, request, queryset):
