@@ -17,6 +17,15 @@ times, alternating ours/baseline), then fetches the first 10 and the last 10 pag
 second, p50/p99 page latency, first- vs last-page p50, RSS (master + workers), and the
 ratios ours / baseline, with the targets. It also checks that both servers return the same
 Locations (identical `data` for the first and last page). Not part of `make test`.
+
+With `--visibility` a second phase measures roaming agreements (`locations.sharing`): ours
+only, crawled alternately with every Location shared with all partners and with half of
+them hidden from the bench partner (every even row id shared with another partner only;
+of the visible half, every second one shared with the bench partner explicitly, so that
+both ways of seeing a Location are read). Sharing is set with SQL between the crawls
+(followed by VACUUM ANALYZE: autovacuum may be off), so that nothing but the read path is
+measured. It prints pages/s and p50 page latency of both, their ratio, and checks that the
+half-hidden crawl returns exactly the Locations shared with the bench partner.
 """
 
 import argparse
@@ -212,6 +221,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--db", default="bench_api")
+    parser.add_argument(
+        "--visibility",
+        action="store_true",
+        help="then compare ours with half of the Locations hidden from the bench partner",
+    )
     args = parser.parse_args()
     args.dsn = f"postgresql://{args.user}@{args.host}:5432/{args.db}"
 
@@ -269,8 +283,116 @@ def main() -> None:
             results[name].update(first_and_last(client, base, total, args.repeat))
         results["ours"]["memory"] = server_memory(ours_proc.pid)
         results["baseline"]["memory"] = server_memory(base_proc.pid)
+        visibility = visibility_phase(client, ours_url, args) if args.visibility else None
 
     report(results, args)
+    if visibility is not None:
+        report_visibility(visibility, args)
+
+
+OTHER = ("bench-other", "FR", "OTH", "bench-other-token-0123456789")
+
+
+def _set_visibility(args, *, half: bool) -> int:
+    """All Locations shared with all partners, or half of them hidden from the bench
+    partner (see the module docstring); returns how many the bench partner may see."""
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        if half:
+            conn.execute(
+                "UPDATE locations_location SET shared_with_all = (row_id % 4 = 3) "
+                "WHERE shared_with_all <> (row_id % 4 = 3)"
+            )
+        else:
+            conn.execute(
+                "UPDATE locations_location SET shared_with_all = true WHERE NOT shared_with_all"
+            )
+        conn.execute("VACUUM ANALYZE locations_location")
+        conn.execute("VACUUM ANALYZE locations_locationshare")
+        return conn.execute(
+            "SELECT count(*) FROM locations_location l WHERE l.shared_with_all OR EXISTS "
+            "(SELECT 1 FROM locations_locationshare s JOIN partners_partner p "
+            "ON p.id = s.partner_id WHERE s.location_id = l.row_id AND p.name = 'bench')"
+        ).fetchone()[0]
+
+
+def _prepare_shares(args, env: dict) -> None:
+    """The second partner and the share rows (once): even row ids shared with the other
+    partner only, row ids 1 mod 4 with both."""
+    name, country, party, token = OTHER
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM partners_partner WHERE name = %s", [name]).fetchone()
+    if not exists:
+        _manage(
+            env, "ocpi_partner", "create", "--name", name, "--country-code", country,
+            "--party-id", party, "--token", token,
+        )  # fmt: skip
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM locations_locationshare LIMIT 1").fetchone():
+            return
+        select = (
+            "INSERT INTO locations_locationshare (location_id, partner_id, created_at) "
+            "SELECT l.row_id, p.id, now() FROM locations_location l, partners_partner p "
+            "WHERE p.name = %s AND "
+        )
+        conn.execute(select + "(l.row_id %% 2 = 0 OR l.row_id %% 4 = 1)", [name])
+        conn.execute(select + "l.row_id %% 4 = 1", ["bench"])
+
+
+def visibility_phase(client: httpx.Client, base: str, args) -> dict:
+    """Ours, all visible vs half hidden, crawled alternately (`--rounds` times each)."""
+    env = {**os.environ, "DATABASE_URL": args.dsn.replace("postgresql://", "postgres://")}
+    _prepare_shares(args, env)
+    results: dict = {}
+    for _ in range(args.rounds):
+        for phase in ("all visible", "half hidden"):
+            expected = _set_visibility(args, half=phase == "half hidden")
+            for offset in range(0, 10 * LIMIT, LIMIT):  # warm the plans of this phase
+                _get(client, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
+            run = crawl(client, base)
+            seen = int(_get(client, f"{base}{PATH}?limit=1")[0].headers["x-total-count"])
+            if seen != expected:
+                sys.exit(f"{phase}: X-Total-Count {seen}, {expected} shared with the bench partner")
+            r = results.setdefault(phase, {"latencies": [], "wall": 0.0, "pages": 0})
+            r["latencies"] += run["latencies"]
+            r["wall"] += run["wall"]
+            r["pages"] += run["pages"]
+            r["locations"] = expected
+    for phase in results:
+        expected = _set_visibility(args, half=phase == "half hidden")
+        samples = first_and_last(client, base, expected, args.repeat)
+        results[phase].update(samples)
+    _set_visibility(args, half=False)  # leave the bench database as it was filled
+    return results
+
+
+def report_visibility(results: dict, args) -> None:
+    print()
+    print("Roaming agreements: ours, every Location visible vs half hidden from the partner")
+    print(f"{'':28}{'all visible':>14}{'half hidden':>14}{'hidden/all':>12}")
+    rows = {}
+    for phase, r in results.items():
+        rows[phase] = {
+            "Locations listed": r["locations"],
+            "pages/s": r["pages"] / r["wall"],
+            "p50 page ms": statistics.median(r["latencies"]) * 1000,
+            "p99 page ms": _pct(r["latencies"], 0.99) * 1000,
+            "first 10 pages p50 ms": statistics.median(r["first"]) * 1000,
+            "last 10 pages p50 ms": statistics.median(r["last"]) * 1000,
+        }
+    for key in rows["all visible"]:
+        a, h = rows["all visible"][key], rows["half hidden"][key]
+        print(f"{key:28}{a:14.1f}{h:14.1f}{h / a:12.2f}")
+    print("Targets (half hidden within 10 % of all visible):")
+    _target(
+        "pages/s: all visible ÷ half hidden",
+        rows["all visible"]["pages/s"] / rows["half hidden"]["pages/s"],
+        1.10,
+    )
+    _target(
+        "p50 page latency: half hidden ÷ all visible",
+        rows["half hidden"]["p50 page ms"] / rows["all visible"]["p50 page ms"],
+        1.10,
+    )
 
 
 def report(results: dict, args) -> None:
