@@ -226,6 +226,11 @@ def main() -> None:
         action="store_true",
         help="then compare ours with half of the Locations hidden from the bench partner",
     )
+    parser.add_argument(
+        "--only-visibility",
+        action="store_true",
+        help="only that comparison (no baseline crawls)",
+    )
     args = parser.parse_args()
     args.dsn = f"postgresql://{args.user}@{args.host}:5432/{args.db}"
 
@@ -271,6 +276,9 @@ def main() -> None:
             for offset in range(0, 20 * LIMIT, LIMIT):
                 _get(client, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
 
+        if args.only_visibility:
+            report_visibility(visibility_phase(client, ours_url, args, env), args)
+            return
         results = {name: {"latencies": [], "wall": 0.0, "pages": 0} for name in servers}
         for _ in range(args.rounds):
             for name, base in servers.items():
@@ -283,11 +291,9 @@ def main() -> None:
             results[name].update(first_and_last(client, base, total, args.repeat))
         results["ours"]["memory"] = server_memory(ours_proc.pid)
         results["baseline"]["memory"] = server_memory(base_proc.pid)
-        visibility = visibility_phase(client, ours_url, args) if args.visibility else None
-
-    report(results, args)
-    if visibility is not None:
-        report_visibility(visibility, args)
+        report(results, args)
+        if args.visibility:
+            report_visibility(visibility_phase(client, ours_url, args, env), args)
 
 
 OTHER = ("bench-other", "FR", "OTH", "bench-other-token-0123456789")
@@ -338,9 +344,8 @@ def _prepare_shares(args, env: dict) -> None:
         conn.execute(select + "l.row_id %% 4 = 1", ["bench"])
 
 
-def visibility_phase(client: httpx.Client, base: str, args) -> dict:
+def visibility_phase(client: httpx.Client, base: str, args, env: dict) -> dict:
     """Ours, all visible vs half hidden, crawled alternately (`--rounds` times each)."""
-    env = {**os.environ, "DATABASE_URL": args.dsn.replace("postgresql://", "postgres://")}
     _prepare_shares(args, env)
     results: dict = {}
     for _ in range(args.rounds):
