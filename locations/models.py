@@ -129,6 +129,9 @@ class Location(models.Model):
             models.Index(fields=["last_updated", "row_id"], name="location_last_updated_idx"),
             # GET object: /locations/{location_id} matched case-insensitively.
             models.Index(Upper("id"), name="location_upper_id_idx"),
+            # GET list: the count of what a partner may see (`sharing.visible_to`) from the
+            # index alone, as the count of every Location is from the primary key's.
+            models.Index(fields=["row_id", "shared_with_all"], name="location_sharing_idx"),
         ]
 
     def __str__(self) -> str:

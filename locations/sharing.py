@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from partners.models import Partner
 
@@ -42,11 +42,15 @@ def visible_to(partner_id: int, path: str = "") -> Q:
     """Filter on the Locations `partner_id` may see; `path` leads from the queried model to
     the Location ("location__" from an EVSE, "evse__location__" from a Connector).
 
-    A column test or an EXISTS on the (partner, location) unique index: no join that could
-    multiply rows, and the same number of queries as without it.
+    A column test or membership in the partner's shares (read from the (partner, location)
+    unique index): no join that could multiply rows, and no query more. An uncorrelated
+    `IN (subquery)` rather than a correlated EXISTS: PostgreSQL hashes the partner's shares
+    once either way, but costs the EXISTS per row, so that a deep list page's estimate
+    passed `jit_above_cost` and each such page paid for JIT compiling (docs/benchmarks.md,
+    "Locations API with roaming agreements").
     """
-    shares = LocationShare.objects.filter(location_id=OuterRef(f"{path}pk"), partner_id=partner_id)
-    return Q(**{f"{path}shared_with_all": True}) | Q(Exists(shares))
+    shares = LocationShare.objects.filter(partner_id=partner_id).values("location_id")
+    return Q(**{f"{path}shared_with_all": True}) | Q(**{f"{path}pk__in": shares})
 
 
 def may_see(location_id: int, partner_id: int) -> bool:
