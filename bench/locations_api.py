@@ -279,7 +279,16 @@ def main() -> None:
                 _get(client, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
 
         if args.only_visibility:
-            report_visibility(visibility_phase(client, ours_url, args, env), args)
+            report_visibility(
+                interleaved_phase(client, ours_url, args, env),
+                args,
+                "two partners in turns, one sees all, half hidden from the other",
+            )
+            report_visibility(
+                visibility_phase(client, ours_url, args, env),
+                args,
+                "one partner, all shared with all vs half hidden, crawls alternated",
+            )
             return
         results = {name: {"latencies": [], "wall": 0.0, "pages": 0} for name in servers}
         for _ in range(args.rounds):
@@ -295,7 +304,16 @@ def main() -> None:
         results["baseline"]["memory"] = server_memory(base_proc.pid)
         report(results, args)
         if args.visibility:
-            report_visibility(visibility_phase(client, ours_url, args, env), args)
+            report_visibility(
+                interleaved_phase(client, ours_url, args, env),
+                args,
+                "two partners in turns, one sees all, half hidden from the other",
+            )
+            report_visibility(
+                visibility_phase(client, ours_url, args, env),
+                args,
+                "one partner, all shared with all vs half hidden, crawls alternated",
+            )
 
 
 OTHER = ("bench-other", "FR", "OTH", "bench-other-token-0123456789")
@@ -377,9 +395,87 @@ def visibility_phase(client: httpx.Client, base: str, args, env: dict) -> dict:
     return results
 
 
-def report_visibility(results: dict, args) -> None:
+SEES_ALL = ("bench-all", "FR", "ALL", "bench-all-token-0123456789")
+
+
+def _prepare_sees_all(args, env: dict) -> None:
+    """A partner that sees every Location while half are hidden from the bench partner:
+    shared with all, or through a share of its own (row ids not 3 mod 4)."""
+    name, country, party, token = SEES_ALL
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM partners_partner WHERE name = %s", [name]).fetchone()
+    if exists:
+        return
+    _manage(
+        env, "ocpi_partner", "create", "--name", name, "--country-code", country,
+        "--party-id", party, "--token", token,
+    )  # fmt: skip
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO locations_locationshare (location_id, partner_id, created_at) "
+            "SELECT l.row_id, p.id, now() FROM locations_location l, partners_partner p "
+            "WHERE p.name = %s AND l.row_id %% 4 <> 3",
+            [name],
+        )
+
+
+def interleaved_phase(client: httpx.Client, base: str, args, env: dict) -> dict:
+    """One database state (half hidden from the bench partner), two partners crawling in
+    turns, page by page: the bench partner (half hidden) and one that sees all (two of its
+    pages per page of the bench partner's, so both crawls end together). The host's load
+    changes over minutes; this way both series see the same load."""
+    _prepare_shares(args, env)
+    _prepare_sees_all(args, env)
+    half_total = _set_visibility(args, half=True)
+    token = SEES_ALL[3]
+    sees_all = httpx.Client(
+        headers={"Authorization": "Token " + base64.b64encode(token.encode()).decode()},
+        timeout=60,
+    )
+    clients = {"all visible": sees_all, "half hidden": client}
+    totals = {"all visible": 0, "half hidden": half_total}
+    steps = {"all visible": 2, "half hidden": 1}
+    results = {p: {"latencies": [], "wall": 0.0, "pages": 0, "first": [], "last": []}
+               for p in clients}  # fmt: skip
+    with sees_all:
+        totals["all visible"] = int(
+            _get(sees_all, f"{base}{PATH}?limit=1")[0].headers["x-total-count"]
+        )
+        for c in clients.values():  # warm up
+            for offset in range(0, 10 * LIMIT, LIMIT):
+                _get(c, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
+        for _ in range(args.rounds):
+            urls: dict[str, str | None] = dict.fromkeys(clients, f"{base}{PATH}?limit={LIMIT}")
+            while any(urls.values()):
+                for phase, c in clients.items():
+                    for _ in range(steps[phase]):
+                        url = urls[phase]
+                        if url is None:
+                            break
+                        response, elapsed = _get(c, url)
+                        if int(response.headers["x-total-count"]) != totals[phase]:
+                            sys.exit(f"{phase}: X-Total-Count changed")
+                        results[phase]["latencies"].append(elapsed)
+                        results[phase]["wall"] += elapsed
+                        results[phase]["pages"] += 1
+                        urls[phase] = _next_url(response)
+        for _ in range(args.repeat):
+            for which in ("first", "last"):
+                for i in range(10):
+                    for phase, c in clients.items():
+                        pages = -(-totals[phase] // LIMIT)
+                        offset = i if which == "first" else pages - 10 + i
+                        _, elapsed = _get(c, f"{base}{PATH}?offset={offset * LIMIT}&limit={LIMIT}")
+                        results[phase][which].append(elapsed)
+    for phase in results:
+        results[phase]["locations"] = totals[phase]
+    _set_visibility(args, half=False)
+    return results
+
+
+def report_visibility(results: dict, args, title: str) -> None:
     print()
-    print("Roaming agreements: ours, every Location visible vs half hidden from the partner")
+    print(f"Roaming agreements: {title}")
     print(f"{'':28}{'all visible':>14}{'half hidden':>14}{'hidden/all':>12}")
     rows = {}
     for phase, r in results.items():
