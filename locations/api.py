@@ -104,7 +104,10 @@ class LocationListView(FunctionalModuleView):
     """
 
     def get(self, request):
-        queryset = filter_queryset_or_2001(LocationFilterSet, request, selectors.location_rows())
+        # Only the Locations shared with the caller (roaming agreements, locations.sharing):
+        # the count, the pages and the date filters all work on that set.
+        rows = selectors.location_rows(visible_to=request.user.pk)
+        queryset = filter_queryset_or_2001(LocationFilterSet, request, rows)
         return paginated_response(request, queryset, _render_page)
 
 
@@ -113,7 +116,9 @@ class LocationObjectView(FunctionalModuleView):
     """GET {locations}/{location_id}[/{evse_uid}[/{connector_id}]] : one object.
 
     Unknown objects are HTTP 404 with OCPI 2003 (Unknown Location) at every depth, the
-    message naming what was not found.
+    message naming what was not found. A Location not shared with the caller (roaming
+    agreements, locations.sharing), its EVSEs and Connectors are unknown to it, with the same
+    answer: it learns nothing of objects it may not see.
     """
 
     def get(self, request, location_id, evse_uid=None, connector_id=None):
@@ -126,20 +131,21 @@ class LocationObjectView(FunctionalModuleView):
                 f"Unknown Connector {connector_id[:40]!r} of EVSE {evse_uid!r}"
                 f" at Location {location_id!r}"
             )
+        me = request.user.pk
         if evse_uid is None:
-            location = selectors.location_get(location_id)
+            location = selectors.location_get(location_id, visible_to=me)
             if location is None:
                 raise UnknownLocation(f"Unknown Location {location_id!r}")
             return OcpiResponse(location_data(location))
         if connector_id is None:
-            evse = selectors.evse_get(location_id, evse_uid)
+            evse = selectors.evse_get(location_id, evse_uid, visible_to=me)
             if evse is None:
-                raise self._unknown_evse(location_id, evse_uid)
+                raise self._unknown_evse(location_id, evse_uid, me)
             return OcpiResponse(evse_data(evse))
-        connector = selectors.connector_get(location_id, evse_uid, connector_id)
+        connector = selectors.connector_get(location_id, evse_uid, connector_id, visible_to=me)
         if connector is None:
-            if not selectors.evse_exists(location_id, evse_uid):
-                raise self._unknown_evse(location_id, evse_uid)
+            if not selectors.evse_exists(location_id, evse_uid, visible_to=me):
+                raise self._unknown_evse(location_id, evse_uid, me)
             raise UnknownLocation(
                 f"Unknown Connector {connector_id!r} of EVSE {evse_uid!r}"
                 f" at Location {location_id!r}"
@@ -147,7 +153,7 @@ class LocationObjectView(FunctionalModuleView):
         return OcpiResponse(connector_data(connector))
 
     @staticmethod
-    def _unknown_evse(location_id: str, evse_uid: str) -> UnknownLocation:
-        if not selectors.location_exists(location_id):
+    def _unknown_evse(location_id: str, evse_uid: str, partner_id: int) -> UnknownLocation:
+        if not selectors.location_exists(location_id, visible_to=partner_id):
             return UnknownLocation(f"Unknown Location {location_id!r}")
         return UnknownLocation(f"Unknown EVSE {evse_uid!r} at Location {location_id!r}")

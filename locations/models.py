@@ -111,6 +111,14 @@ class Location(models.Model):
         editable=False,
         help_text="Counts the changes of this object's own fields (stale-form check).",
     )
+    # Roaming agreements (not an OCPI field; `locations.sharing`): every partner receives and
+    # may pull this Location, or only those it has a LocationShare with.
+    shared_with_all = models.BooleanField(
+        default=True,
+        verbose_name="shared with all partners",
+        help_text="Off: only the partners chosen under Roaming agreements receive and may pull "
+        "this Location.",
+    )
 
     class Meta:
         # Oldest first, so that pages stay stable while a partner crawls (OCPI 2.2.1,
@@ -137,6 +145,9 @@ class Location(models.Model):
             models.Index(fields=["last_updated", "row_id"], name="location_last_updated_idx"),
             # GET object: /locations/{location_id} matched case-insensitively.
             models.Index(Upper("id"), name="location_upper_id_idx"),
+            # GET list: the count of what a partner may see (`sharing.visible_to`) from the
+            # index alone, as the count of every Location is from the primary key's.
+            models.Index(fields=["row_id", "shared_with_all"], name="location_sharing_idx"),
         ]
 
     def __str__(self) -> str:
@@ -288,3 +299,21 @@ CONNECTOR_FIELDS = (
     "id", "standard", "format", "power_type", "max_voltage", "max_amperage",
     "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
 )  # fmt: skip
+
+
+class LocationShare(models.Model):
+    """A roaming agreement: while its Location is not shared with all partners, only the
+    partners it has a LocationShare with receive it and may pull it (`locations.sharing`)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="shares")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Its index serves the Sender API's visibility filter (partner first).
+            models.UniqueConstraint(fields=["partner", "location"], name="unique_location_share"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} shared with partner {self.partner_id}"

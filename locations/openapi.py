@@ -47,7 +47,9 @@ location_list_schema = extend_schema_view(
         operation_id="locations_list",
         summary="A page of Locations",
         description="Whole Locations (with their EVSEs and Connectors), oldest first, "
-        "filtered on last_updated (OCPI 2.2.1, Locations module, 8.2.1.1 GET Method).",
+        "filtered on last_updated (OCPI 2.2.1, Locations module, 8.2.1.1 GET Method). Only the "
+        "Locations shared with the calling partner (roaming agreements); X-Total-Count counts "
+        "those.",
         tags=["locations"],
         parameters=ID_HEADERS + ROUTING_HEADERS + pagination_parameters("Locations"),
         responses={
@@ -95,7 +97,8 @@ class LocationObjectSchema(AutoSchema):
     def get_description(self):  # type: ignore[override]
         return (
             "An unknown object, at any depth, is 404 with OCPI 2003 (Unknown Location), the "
-            "message naming what was not found."
+            "message naming what was not found. A Location not shared with the calling partner "
+            "(roaming agreements), its EVSEs and Connectors are unknown to it."
         )
 
     def get_tags(self):

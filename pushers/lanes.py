@@ -28,7 +28,7 @@ from versions.client import OcpiCallFailed, join_url, ocpi_request
 from versions.logcontext import log_ids
 
 from . import clock, debounce, lane_sql, outcomes, queue, rounds, slots, targets
-from .messages import Message
+from .messages import Message, Skip
 from .messages import build_messages as messages_for
 from .models import Delivery, DeliveryAttempt, Lane
 from .rounds import Sent
@@ -263,11 +263,15 @@ def _target_now(lane: Lane) -> Target | None:
     return targets.target(partner=now.partner, receiver_url=now.receiver_url, roles=now.roles)
 
 
-def _send(delivery: Delivery, message: Message | None, target: Target) -> Sent:
+def _send(delivery: Delivery, message: Message | Skip | None, target: Target) -> Sent:
+    if isinstance(message, Skip) or message is None:
+        # No call: the object is gone (its parent's PUT carries it), or the partner may no
+        # longer see it (roaming agreements).
+        skipped = message.reason if message is not None else ""
+        return Sent(
+            delivery=delivery, message=None, started=clock.now(), gone=True, skipped=skipped
+        )
     item = Sent(delivery=delivery, message=message, started=clock.now())
-    if message is None:
-        item.gone = True  # the object is gone; its parent's PUT carries it
-        return item
     item.url = join_url(target.receiver_url, *message.segments)
     try:
         with log_ids(delivery_id=delivery.pk):

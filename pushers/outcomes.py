@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
+from locations.sharing import may_see
 from versions.client import OcpiCallFailed, OcpiResult, PartnerUrlRefused
 
 from . import clock
@@ -127,8 +128,11 @@ def window_exceeded(first_failure: datetime, now: datetime) -> bool:
 
 def heal(lane: Lane, parked: Delivery, method: str) -> None:
     """After a refused PATCH, or a refused PUT of an EVSE or Connector, queue a PUT of the
-    whole Location (see the module docstring)."""
-    if method != Method.PATCH and parked.level == Level.LOCATION:
+    whole Location (see the module docstring); never of one the partner may no longer see
+    (roaming agreements), nor after a refused retirement (a PUT of the whole Location)."""
+    if (method != Method.PATCH and parked.level == Level.LOCATION) or parked.retire:
+        return
+    if not may_see(parked.location_id, lane.partner_id):
         return
     merge_one(
         lane,

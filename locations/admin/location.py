@@ -9,7 +9,7 @@ from versions.parties import primary_party
 
 from .. import services
 from ..enums import Status
-from ..forms import LocationForm, error_text
+from ..forms import error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
 from .actions import RefusesHiddenActions, count, report
@@ -23,13 +23,14 @@ from .saving import (
     seen_version,
     start_change_lists,
 )
+from .sharing import LocationSharingForm, change_partners, save_sharing, share_with_all_partners
 
 
 @admin.register(Location)
 class LocationAdmin(
     RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
 ):
-    form = LocationForm
+    form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]
     readonly_fields = ("last_updated",)
     fieldsets = (
@@ -54,6 +55,7 @@ class LocationAdmin(
             },
         ),
         ("Visibility", {"fields": ("publish", "publish_allowed_to")}),
+        ("Roaming agreements", {"fields": ("sharing", "shared_with")}),
         (
             "Site",
             {
@@ -89,6 +91,7 @@ class LocationAdmin(
     list_display_links = ("id", "name")
     list_filter = (
         "publish",
+        "shared_with_all",
         "country",
         "city",
         "parking_type",
@@ -105,7 +108,12 @@ class LocationAdmin(
         "evses__uid",
     )
     date_hierarchy = "last_updated"
-    actions = ("publish_locations", "unpublish_locations")
+    actions = (
+        "publish_locations",
+        "unpublish_locations",
+        share_with_all_partners,
+        change_partners,
+    )
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -153,6 +161,7 @@ class LocationAdmin(
                 connector_formset.new_objects.extend(connectors)
             with refused_as(form, f"Location {form.instance.id}"):
                 services.location_create(location=form.instance, evses=evses)
+            save_sharing(form)
             return
         for evse_form in evse_formset.forms:
             connector_formset = evse_form.nested_formsets[0]
@@ -175,6 +184,7 @@ class LocationAdmin(
                             (evse_form.instance, evse_form.changed_data)
                         )
             save_connectors(connector_formset)
+        save_sharing(form)
 
     @admin.action(description="Publish the selected Locations", permissions=["change"])
     def publish_locations(self, request, queryset):
