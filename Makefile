@@ -67,7 +67,7 @@ test: $(BIN)/.installed-dev browser-deps  ## run the whole test suite (installs 
 lint: $(BIN)/.installed-dev  ## ruff check and format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=true $(BIN)/mypy versions partners pushers
+	DEBUG=true $(BIN)/mypy versions partners pushers monitoring
 
 format: $(BIN)/.installed-dev  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

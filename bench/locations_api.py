@@ -17,6 +17,17 @@ times, alternating ours/baseline), then fetches the first 10 and the last 10 pag
 second, p50/p99 page latency, first- vs last-page p50, RSS (master + workers), and the
 ratios ours / baseline, with the targets. It also checks that both servers return the same
 Locations (identical `data` for the first and last page). Not part of `make test`.
+
+With `--visibility` a second phase measures roaming agreements (`locations.sharing`): ours
+only, crawled alternately with every Location shared with all partners and with half of
+them hidden from the bench partner (every even row id shared with another partner only;
+of the visible half, every second one shared with the bench partner explicitly, so that
+both ways of seeing a Location are read). Sharing is set with SQL between the crawls
+(followed by VACUUM FULL, then VACUUM ANALYZE: the same compact table in both phases, its
+visibility map and statistics set, as autovacuum keeps them in service), so that nothing
+but the read path is measured. It prints pages/s and p50 page latency of both, their
+ratio, and checks that the half-hidden crawl returns exactly the Locations shared with the
+bench partner. `--only-visibility` runs this phase alone (no baseline crawls).
 """
 
 import argparse
@@ -212,6 +223,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--db", default="bench_api")
+    parser.add_argument(
+        "--visibility",
+        action="store_true",
+        help="then compare ours with half of the Locations hidden from the bench partner",
+    )
+    parser.add_argument(
+        "--only-visibility",
+        action="store_true",
+        help="only that comparison (no baseline crawls)",
+    )
     args = parser.parse_args()
     args.dsn = f"postgresql://{args.user}@{args.host}:5432/{args.db}"
 
@@ -257,6 +278,18 @@ def main() -> None:
             for offset in range(0, 20 * LIMIT, LIMIT):
                 _get(client, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
 
+        if args.only_visibility:
+            report_visibility(
+                interleaved_phase(client, ours_url, args, env),
+                args,
+                "two partners in turns, one sees all, half hidden from the other",
+            )
+            report_visibility(
+                visibility_phase(client, ours_url, args, env),
+                args,
+                "one partner, all shared with all vs half hidden, crawls alternated",
+            )
+            return
         results = {name: {"latencies": [], "wall": 0.0, "pages": 0} for name in servers}
         for _ in range(args.rounds):
             for name, base in servers.items():
@@ -269,8 +302,205 @@ def main() -> None:
             results[name].update(first_and_last(client, base, total, args.repeat))
         results["ours"]["memory"] = server_memory(ours_proc.pid)
         results["baseline"]["memory"] = server_memory(base_proc.pid)
+        report(results, args)
+        if args.visibility:
+            report_visibility(
+                interleaved_phase(client, ours_url, args, env),
+                args,
+                "two partners in turns, one sees all, half hidden from the other",
+            )
+            report_visibility(
+                visibility_phase(client, ours_url, args, env),
+                args,
+                "one partner, all shared with all vs half hidden, crawls alternated",
+            )
 
-    report(results, args)
+
+OTHER = ("bench-other", "FR", "OTH", "bench-other-token-0123456789")
+
+
+def _set_visibility(args, *, half: bool) -> int:
+    """All Locations shared with all partners, or half of them hidden from the bench
+    partner (see the module docstring); returns how many the bench partner may see."""
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        if half:
+            conn.execute(
+                "UPDATE locations_location SET shared_with_all = (row_id % 4 = 3) "
+                "WHERE shared_with_all <> (row_id % 4 = 3)"
+            )
+        else:
+            conn.execute(
+                "UPDATE locations_location SET shared_with_all = true WHERE NOT shared_with_all"
+            )
+        # Rewritten compact after every flip, so that both phases read the same layout (the
+        # UPDATEs would otherwise leave the table growing from phase to phase).
+        conn.execute("VACUUM FULL locations_location")
+        # VACUUM FULL leaves the visibility map empty: without this plain VACUUM the counts
+        # could not be answered from the indexes alone (as autovacuum lets them in service).
+        conn.execute("VACUUM ANALYZE locations_location")
+        conn.execute("VACUUM ANALYZE locations_locationshare")
+        return conn.execute(
+            "SELECT count(*) FROM locations_location l WHERE l.shared_with_all OR EXISTS "
+            "(SELECT 1 FROM locations_locationshare s JOIN partners_partner p "
+            "ON p.id = s.partner_id WHERE s.location_id = l.row_id AND p.name = 'bench')"
+        ).fetchone()[0]
+
+
+def _prepare_shares(args, env: dict) -> None:
+    """The second partner and the share rows (once): even row ids shared with the other
+    partner only, row ids 1 mod 4 with both."""
+    name, country, party, token = OTHER
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM partners_partner WHERE name = %s", [name]).fetchone()
+    if not exists:
+        _manage(
+            env, "ocpi_partner", "create", "--name", name, "--country-code", country,
+            "--party-id", party, "--token", token,
+        )  # fmt: skip
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM locations_locationshare LIMIT 1").fetchone():
+            return
+        select = (
+            "INSERT INTO locations_locationshare (location_id, partner_id, created_at) "
+            "SELECT l.row_id, p.id, now() FROM locations_location l, partners_partner p "
+            "WHERE p.name = %s AND "
+        )
+        conn.execute(select + "(l.row_id %% 2 = 0 OR l.row_id %% 4 = 1)", [name])
+        conn.execute(select + "l.row_id %% 4 = 1", ["bench"])
+
+
+def visibility_phase(client: httpx.Client, base: str, args, env: dict) -> dict:
+    """Ours, all visible vs half hidden, crawled alternately (`--rounds` times each)."""
+    _prepare_shares(args, env)
+    results: dict = {}
+    for _ in range(args.rounds):
+        for phase in ("all visible", "half hidden"):
+            expected = _set_visibility(args, half=phase == "half hidden")
+            for offset in range(0, 10 * LIMIT, LIMIT):  # warm the plans of this phase
+                _get(client, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
+            run = crawl(client, base)
+            seen = int(_get(client, f"{base}{PATH}?limit=1")[0].headers["x-total-count"])
+            if seen != expected:
+                sys.exit(f"{phase}: X-Total-Count {seen}, {expected} shared with the bench partner")
+            r = results.setdefault(phase, {"latencies": [], "wall": 0.0, "pages": 0})
+            r["latencies"] += run["latencies"]
+            r["wall"] += run["wall"]
+            r["pages"] += run["pages"]
+            r["locations"] = expected
+    for phase in results:
+        expected = _set_visibility(args, half=phase == "half hidden")
+        samples = first_and_last(client, base, expected, args.repeat)
+        results[phase].update(samples)
+    _set_visibility(args, half=False)  # leave the bench database as it was filled
+    return results
+
+
+SEES_ALL = ("bench-all", "FR", "ALL", "bench-all-token-0123456789")
+
+
+def _prepare_sees_all(args, env: dict) -> None:
+    """A partner that sees every Location while half are hidden from the bench partner:
+    shared with all, or through a share of its own (row ids not 3 mod 4)."""
+    name, country, party, token = SEES_ALL
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM partners_partner WHERE name = %s", [name]).fetchone()
+    if exists:
+        return
+    _manage(
+        env, "ocpi_partner", "create", "--name", name, "--country-code", country,
+        "--party-id", party, "--token", token,
+    )  # fmt: skip
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO locations_locationshare (location_id, partner_id, created_at) "
+            "SELECT l.row_id, p.id, now() FROM locations_location l, partners_partner p "
+            "WHERE p.name = %s AND l.row_id %% 4 <> 3",
+            [name],
+        )
+
+
+def interleaved_phase(client: httpx.Client, base: str, args, env: dict) -> dict:
+    """One database state (half hidden from the bench partner), two partners crawling in
+    turns, page by page: the bench partner (half hidden) and one that sees all (two of its
+    pages per page of the bench partner's, so both crawls end together). The host's load
+    changes over minutes; this way both series see the same load."""
+    _prepare_shares(args, env)
+    _prepare_sees_all(args, env)
+    half_total = _set_visibility(args, half=True)
+    token = SEES_ALL[3]
+    sees_all = httpx.Client(
+        headers={"Authorization": "Token " + base64.b64encode(token.encode()).decode()},
+        timeout=60,
+    )
+    clients = {"all visible": sees_all, "half hidden": client}
+    totals = {"all visible": 0, "half hidden": half_total}
+    steps = {"all visible": 2, "half hidden": 1}
+    results = {p: {"latencies": [], "wall": 0.0, "pages": 0, "first": [], "last": []}
+               for p in clients}  # fmt: skip
+    with sees_all:
+        totals["all visible"] = int(
+            _get(sees_all, f"{base}{PATH}?limit=1")[0].headers["x-total-count"]
+        )
+        for c in clients.values():  # warm up
+            for offset in range(0, 10 * LIMIT, LIMIT):
+                _get(c, f"{base}{PATH}?offset={offset}&limit={LIMIT}")
+        for _ in range(args.rounds):
+            urls: dict[str, str | None] = dict.fromkeys(clients, f"{base}{PATH}?limit={LIMIT}")
+            while any(urls.values()):
+                for phase, c in clients.items():
+                    for _ in range(steps[phase]):
+                        url = urls[phase]
+                        if url is None:
+                            break
+                        response, elapsed = _get(c, url)
+                        if int(response.headers["x-total-count"]) != totals[phase]:
+                            sys.exit(f"{phase}: X-Total-Count changed")
+                        results[phase]["latencies"].append(elapsed)
+                        results[phase]["wall"] += elapsed
+                        results[phase]["pages"] += 1
+                        urls[phase] = _next_url(response)
+        for _ in range(args.repeat):
+            for which in ("first", "last"):
+                for i in range(10):
+                    for phase, c in clients.items():
+                        pages = -(-totals[phase] // LIMIT)
+                        offset = i if which == "first" else pages - 10 + i
+                        _, elapsed = _get(c, f"{base}{PATH}?offset={offset * LIMIT}&limit={LIMIT}")
+                        results[phase][which].append(elapsed)
+    for phase in results:
+        results[phase]["locations"] = totals[phase]
+    _set_visibility(args, half=False)
+    return results
+
+
+def report_visibility(results: dict, args, title: str) -> None:
+    print()
+    print(f"Roaming agreements: {title}")
+    print(f"{'':28}{'all visible':>14}{'half hidden':>14}{'hidden/all':>12}")
+    rows = {}
+    for phase, r in results.items():
+        rows[phase] = {
+            "Locations listed": r["locations"],
+            "pages/s": r["pages"] / r["wall"],
+            "p50 page ms": statistics.median(r["latencies"]) * 1000,
+            "p99 page ms": _pct(r["latencies"], 0.99) * 1000,
+            "first 10 pages p50 ms": statistics.median(r["first"]) * 1000,
+            "last 10 pages p50 ms": statistics.median(r["last"]) * 1000,
+        }
+    for key in rows["all visible"]:
+        a, h = rows["all visible"][key], rows["half hidden"][key]
+        print(f"{key:28}{a:14.1f}{h:14.1f}{h / a:12.2f}")
+    print("Targets (half hidden within 10 % of all visible):")
+    _target(
+        "pages/s: all visible ÷ half hidden",
+        rows["all visible"]["pages/s"] / rows["half hidden"]["pages/s"],
+        1.10,
+    )
+    _target(
+        "p50 page latency: half hidden ÷ all visible",
+        rows["half hidden"]["p50 page ms"] / rows["all visible"]["p50 page ms"],
+        1.10,
+    )
 
 
 def report(results: dict, args) -> None:

@@ -10,15 +10,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from rest_framework.views import APIView
 
 from partners.routing import Party, partner_addressee
 from versions.auth import IsRegisteredPartnerWithMatchingRouting
 from versions.envelope import OcpiResponse
 from versions.errors import UnknownLocation
-from versions.filters import LastUpdatedFilterSet, filter_queryset_or_400
+from versions.filters import LastUpdatedFilterSet, filter_queryset_or_2001
 from versions.pagination import paginated_response
+from versions.parties import OurParty, our_party, primary_party
 
 from . import selectors
 from .models import Location
@@ -50,23 +50,36 @@ def _requesting_party(request) -> Party | None:
     return None
 
 
+def _addressed_party_of_ours(request) -> OurParty:
+    """Who answers: the party of ours the request's OCPI-to-* names, else our primary party
+    (OCPI 2.2.1, Transport and format, Message Routing: a response comes FROM the receiving
+    party)."""
+    country_code = request.headers.get("OCPI-to-country-code", "").strip()
+    party_id = request.headers.get("OCPI-to-party-id", "").strip()
+    return our_party(country_code, party_id) or primary_party()
+
+
 class FunctionalModuleView(APIView):
     """Permission and message routing headers of a functional module (OCPI 2.2.1,
     Transport and format, Message Routing).
 
-    A request's OCPI-from-* pair, when sent, must name one of the caller's CredentialsRoles
-    (versions.auth.check_routing_headers: 400/2001 for half a pair, 403/2000 for a party
-    that is not theirs). Every response carries OCPI-from-* (us) and, when the caller is
-    known and entitled, OCPI-to-* (the requesting party): the request's own OCPI-from-*
-    pair, else the partner's addressee (`partners.routing.addressee`, the rule pushes use).
+    A request's OCPI-from-* pair, when sent, must name a party the caller speaks for: one of
+    its CredentialsRoles or, for a hub, a party it announced through HubClientInfo
+    (versions.auth.check_routing_headers: 200/2001 for half a pair, 401/2000 for a party it
+    does not speak for). Every response carries OCPI-from-* (the party of ours the request
+    addressed, else our primary party) and, when the caller is known and entitled, OCPI-to-*
+    (the requesting party): the request's own OCPI-from-* pair — for a hub, the party it
+    forwards for — else the partner's addressee (`partners.routing.addressee`, the rule
+    pushes use).
     """
 
     permission_classes = [IsRegisteredPartnerWithMatchingRouting]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        response["OCPI-from-country-code"] = settings.OCPI_COUNTRY_CODE
-        response["OCPI-from-party-id"] = settings.OCPI_PARTY_ID
+        sender = _addressed_party_of_ours(request)
+        response["OCPI-from-country-code"] = sender.country_code
+        response["OCPI-from-party-id"] = sender.party_id
         if response.status_code in (401, 403) or request.user is None:
             return response  # unknown caller, or not entitled: no addressee to name
         to = _requesting_party(request) or partner_addressee(request.user)
@@ -91,7 +104,10 @@ class LocationListView(FunctionalModuleView):
     """
 
     def get(self, request):
-        queryset = filter_queryset_or_400(LocationFilterSet, request, selectors.location_rows())
+        # Only the Locations shared with the caller (roaming agreements, locations.sharing):
+        # the count, the pages and the date filters all work on that set.
+        rows = selectors.location_rows(visible_to=request.user.pk)
+        queryset = filter_queryset_or_2001(LocationFilterSet, request, rows)
         return paginated_response(request, queryset, _render_page)
 
 
@@ -100,7 +116,9 @@ class LocationObjectView(FunctionalModuleView):
     """GET {locations}/{location_id}[/{evse_uid}[/{connector_id}]] : one object.
 
     Unknown objects are HTTP 404 with OCPI 2003 (Unknown Location) at every depth, the
-    message naming what was not found.
+    message naming what was not found. A Location not shared with the caller (roaming
+    agreements, locations.sharing), its EVSEs and Connectors are unknown to it, with the same
+    answer: it learns nothing of objects it may not see.
     """
 
     def get(self, request, location_id, evse_uid=None, connector_id=None):
@@ -113,20 +131,21 @@ class LocationObjectView(FunctionalModuleView):
                 f"Unknown Connector {connector_id[:40]!r} of EVSE {evse_uid!r}"
                 f" at Location {location_id!r}"
             )
+        me = request.user.pk
         if evse_uid is None:
-            location = selectors.location_get(location_id)
+            location = selectors.location_get(location_id, visible_to=me)
             if location is None:
                 raise UnknownLocation(f"Unknown Location {location_id!r}")
             return OcpiResponse(location_data(location))
         if connector_id is None:
-            evse = selectors.evse_get(location_id, evse_uid)
+            evse = selectors.evse_get(location_id, evse_uid, visible_to=me)
             if evse is None:
-                raise self._unknown_evse(location_id, evse_uid)
+                raise self._unknown_evse(location_id, evse_uid, me)
             return OcpiResponse(evse_data(evse))
-        connector = selectors.connector_get(location_id, evse_uid, connector_id)
+        connector = selectors.connector_get(location_id, evse_uid, connector_id, visible_to=me)
         if connector is None:
-            if not selectors.evse_exists(location_id, evse_uid):
-                raise self._unknown_evse(location_id, evse_uid)
+            if not selectors.evse_exists(location_id, evse_uid, visible_to=me):
+                raise self._unknown_evse(location_id, evse_uid, me)
             raise UnknownLocation(
                 f"Unknown Connector {connector_id!r} of EVSE {evse_uid!r}"
                 f" at Location {location_id!r}"
@@ -134,7 +153,7 @@ class LocationObjectView(FunctionalModuleView):
         return OcpiResponse(connector_data(connector))
 
     @staticmethod
-    def _unknown_evse(location_id: str, evse_uid: str) -> UnknownLocation:
-        if not selectors.location_exists(location_id):
+    def _unknown_evse(location_id: str, evse_uid: str, partner_id: int) -> UnknownLocation:
+        if not selectors.location_exists(location_id, visible_to=partner_id):
             return UnknownLocation(f"Unknown Location {location_id!r}")
         return UnknownLocation(f"Unknown EVSE {evse_uid!r} at Location {location_id!r}")

@@ -1,11 +1,13 @@
 """Bulk import: many new Locations with their EVSEs and Connectors in one transaction, with
 the rules of `services.location_create` but without a query per object (imports, demo
-data).
+data). Bulk inserts send no model signals, so the history records of the audit trail (one
+"created" record per object) are written here too, in bulk.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
+from simple_history.utils import get_history_manager_for_model
 
 from .changes import Change, Level, Method, record_changes
 from .enums import Status
@@ -36,12 +38,9 @@ def _violated_constraint(exc: IntegrityError) -> str | None:
 def _existing_ids_hint(name: str, sites) -> str:
     """A few of the ids that made a unique constraint fail, found with one query after the
     rollback, so that the operator sees which objects are already there."""
-    if name == "location_unique_id_per_party":
-        column, wanted = "id", {loc.id.upper() for loc, _ in sites}
-        queryset = Location.objects.filter(
-            country_code__in={loc.country_code for loc, _ in sites},
-            party_id__in={loc.party_id for loc, _ in sites},
-        )
+    if name == "location_unique_id":
+        column, queryset = "id", Location.objects.all()
+        wanted = {loc.id.upper() for loc, _ in sites}
     elif name == "evse_unique_uid":
         column, queryset = "uid", EVSE.objects.all()
         wanted = {evse.uid.upper() for _, evses in sites for evse, _ in evses}
@@ -65,7 +64,7 @@ def _validate_sites_for_bulk(sites) -> None:
     are checked inside the batch here and against stored rows by the database; the one check
     constraint is evaluated in Python (Django would ask the database once per object).
     """
-    location_keys: set[tuple[str, str, str]] = set()
+    location_keys: set[str] = set()
     uids: set[str] = set()
     evse_ids: set[str] = set()
     for location, evses in sites:
@@ -77,7 +76,7 @@ def _validate_sites_for_bulk(sites) -> None:
             if location.publish and location.publish_allowed_to:
                 message = "publish_allowed_to is only allowed when publish is off."
                 raise ValidationError({"publish_allowed_to": message})
-            key = (location.country_code, location.party_id, location.id.upper())
+            key = location.id.upper()  # unique on the whole platform
             if key in location_keys:
                 raise ValidationError({"id": "This id occurs twice in the import."})
             location_keys.add(key)
@@ -155,6 +154,14 @@ def locations_bulk_create(*, sites: list[Site]) -> int:
                         connector.last_updated = now
                         all_connectors.append(connector)
             Connector.objects.bulk_create(all_connectors, batch_size=_BULK_BATCH)
+            for model, objects in (
+                (Location, locations),
+                (EVSE, all_evses),
+                (Connector, all_connectors),
+            ):
+                get_history_manager_for_model(model).bulk_history_create(
+                    objects, batch_size=_BULK_BATCH, default_date=now
+                )
             record_changes(
                 [
                     Change(

@@ -38,6 +38,10 @@ class Change:
     evse_row_id: int | None = None
     connector_row_id: int | None = None
     fields: list[str] = field(default_factory=list)  # the OCPI fields a PATCH carries
+    # A change of the Location's roaming agreements (`locations.sharing`), not of its data:
+    # the partners that may see it since this change, and those that may no longer.
+    shared_with: tuple[int, ...] = ()
+    withdrawn_from: tuple[int, ...] = ()
 
 
 Listener = Callable[[Sequence[Change]], None]

@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import InlineForeignKeyField
 
 from . import enums
+from .concurrency import StaleEdit
 from .form_fields import CoordinatesField, EnumListField, JSONTextField, keep_stored_order
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 
@@ -76,15 +77,23 @@ EXAMPLES = {
 
 class OCPIModelForm(forms.ModelForm):
     """Common behaviour: ids frozen once created, stored order of checkbox lists kept,
-    errors of a refused save shown (see SERVICE_ERRORS)."""
+    errors of a refused save shown (see SERVICE_ERRORS), the object's version carried.
+
+    `seen_version` is the object's `version` when the page was rendered (a hidden input);
+    the admin passes it to the services, which refuse the save when the stored object has
+    changed since (docs/admin.md, "Concurrent edits"). A stale form always counts as
+    changed: its hidden version differs from the stored one (the form's initial value)."""
 
     # Fields that never change once the object exists (OCPI ids).
     immutable_fields: tuple[str, ...] = ()
     enum_list_fields: tuple[str, ...] = ()
 
+    seen_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
+            self.initial.setdefault("seen_version", self.instance.version)
             for name in self.immutable_fields:
                 # (Not the parent key of an inline: its formset manages that one.)
                 field = self.fields.get(name)
@@ -106,6 +115,10 @@ class OCPIModelForm(forms.ModelForm):
         if not service_errors:
             return
         for prefix, label, error in service_errors:
+            if self.prefix is None and isinstance(error, StaleEdit):
+                # Once, at the top: it names the object and says that nothing was saved.
+                self.add_error(None, error_text(error))
+                continue
             if prefix == self.prefix:
                 add_errors(self, error)
             if self.prefix is None:

@@ -66,6 +66,17 @@ class ConnectorInlineFormSet(NestedInlineFormSet):
 
     def clean(self):
         super().clean()
+        gone = [form for form in self.initial_forms if form.instance.pk is None]
+        if gone:
+            # A row of the page whose Connector was deleted after the page was rendered: the
+            # formset finds no object for its hidden id (and the admin would not show the
+            # row again), so the whole formset says it.
+            many = len(gone) > 1
+            raise ValidationError(
+                f"{len(gone)} {'connectors' if many else 'connector'} of {self._evse_label()} "
+                f"on this page {'were' if many else 'was'} deleted by someone else after the "
+                "page was shown. Reload the page; nothing was saved."
+            )
         # On a Location page this formset sits inside one EVSE form (`parent_form`, set by
         # django-nested-admin); on the EVSE page the EVSE is the page's object.
         parent_form = getattr(self, "parent_form", None)

@@ -7,6 +7,10 @@ classes in `validators.py`. The integer `row_id` primary keys are internal: OCPI
 fields are CiStrings that are unique only within their parent (Connector) or per CPO.
 
 Writes go through `services.py`, which sets `last_updated` and records changes for push.
+
+`version` (not an OCPI field) counts the changes of an object's own fields: an admin form
+carries the version it was rendered with, and the services refuse a save from a form older
+than the stored object (docs/admin.md, "Concurrent edits").
 """
 
 from django.core.validators import MinLengthValidator
@@ -31,9 +35,14 @@ class Location(models.Model):
     )
     id = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="location id",
-        help_text="Unique per CPO, case-insensitive, never changes.",
+        help_text="Unique on the whole platform (all our parties), case-insensitive, never "
+        "changes. Letters, digits and - . _ ~ ! $ & ' ( ) * + , = : @ only.",
     )
     publish = models.BooleanField(
         default=True, help_text="May be shown to the public in apps and websites."
@@ -97,18 +106,33 @@ class Location(models.Model):
         null=True, blank=True, validators=[validators.validate_energy_mix]
     )
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
+    # Roaming agreements (not an OCPI field; `locations.sharing`): every partner receives and
+    # may pull this Location, or only those it has a LocationShare with.
+    shared_with_all = models.BooleanField(
+        default=True,
+        verbose_name="shared with all partners",
+        help_text="Off: only the partners chosen under Roaming agreements receive and may pull "
+        "this Location.",
+    )
 
     class Meta:
         # Oldest first, so that pages stay stable while a partner crawls (OCPI 2.2.1,
         # Transport and format, Pagination: Paginated Response).
         ordering = ["row_id"]
         constraints = [
+            # Unique within the CPO's platform, across its parties (OCPI 2.2.1, Locations
+            # module, Location object: `id`); the Sender interface finds a Location by its
+            # id alone. Migration 0002 lists existing duplicates before adding it.
             models.UniqueConstraint(
-                Upper("country_code"),
-                Upper("party_id"),
                 Upper("id"),
-                name="location_unique_id_per_party",
-                violation_error_message="A Location with this id exists already for this party.",
+                name="location_unique_id",
+                violation_error_message="A Location with this id exists already "
+                "(ids are unique on the whole platform, case-insensitive).",
             ),
             models.CheckConstraint(
                 condition=Q(publish=False) | Q(publish_allowed_to=[]),
@@ -121,10 +145,17 @@ class Location(models.Model):
             models.Index(fields=["last_updated", "row_id"], name="location_last_updated_idx"),
             # GET object: /locations/{location_id} matched case-insensitively.
             models.Index(Upper("id"), name="location_upper_id_idx"),
+            # GET list: the count of what a partner may see (`sharing.visible_to`) from the
+            # index alone, as the count of every Location is from the primary key's.
+            models.Index(fields=["row_id", "shared_with_all"], name="location_sharing_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.id} – {self.name or self.address}"
+
+    def clean(self) -> None:
+        super().clean()
+        validators.validate_our_party(self.country_code, self.party_id)
 
 
 class EVSE(models.Model):
@@ -132,7 +163,11 @@ class EVSE(models.Model):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="evses")
     uid = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="EVSE uid",
         help_text="Technical id, unique on the whole platform, never changes.",
     )
@@ -169,6 +204,11 @@ class EVSE(models.Model):
     )
     images = models.JSONField(default=list, blank=True, validators=[validators.validate_images])
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
 
     class Meta:
         verbose_name = "EVSE"
@@ -199,7 +239,11 @@ class Connector(models.Model):
     evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors")
     id = models.CharField(
         max_length=36,
-        validators=[validators.validate_cistring, validators.validate_no_spaces],
+        validators=[
+            validators.validate_cistring,
+            validators.validate_no_spaces,
+            validators.validate_url_safe_id,
+        ],
         verbose_name="connector id",
         help_text="Unique within its EVSE, e.g. 1.",
     )
@@ -216,6 +260,11 @@ class Connector(models.Model):
     )
     terms_and_conditions = models.URLField(max_length=255, blank=True)
     last_updated = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the changes of this object's own fields (stale-form check).",
+    )
 
     class Meta:
         ordering = ["row_id"]
@@ -250,3 +299,21 @@ CONNECTOR_FIELDS = (
     "id", "standard", "format", "power_type", "max_voltage", "max_amperage",
     "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
 )  # fmt: skip
+
+
+class LocationShare(models.Model):
+    """A roaming agreement: while its Location is not shared with all partners, only the
+    partners it has a LocationShare with receive it and may pull it (`locations.sharing`)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="shares")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Its index serves the Sender API's visibility filter (partner first).
+            models.UniqueConstraint(fields=["partner", "location"], name="unique_location_share"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} shared with partner {self.partner_id}"

@@ -37,21 +37,29 @@ COMPONENTS = {
     "ConnectorResponse": envelope(ref("Connector"), "One Connector."),
 }
 
+# HTTP 200 with 2001: an invalid query parameter or half a routing-header pair.
+_INVALID_PARAMETERS = {
+    "allOf": [ref("OcpiError"), {"properties": {"status_code": {"enum": [2001]}}}]
+}
+
 location_list_schema = extend_schema_view(
     get=extend_schema(
         operation_id="locations_list",
         summary="A page of Locations",
         description="Whole Locations (with their EVSEs and Connectors), oldest first, "
-        "filtered on last_updated (OCPI 2.2.1, Locations module, 8.2.1.1 GET Method).",
+        "filtered on last_updated (OCPI 2.2.1, Locations module, 8.2.1.1 GET Method). Only the "
+        "Locations shared with the calling partner (roaming agreements); X-Total-Count counts "
+        "those.",
         tags=["locations"],
         parameters=ID_HEADERS + ROUTING_HEADERS + pagination_parameters("Locations"),
         responses={
-            200: OpenApiResponse(ref("LocationListResponse"), "One page of Locations."),
-            400: error(
-                [2001],
-                "A query parameter that is not valid (date_from/date_to not an OCPI DateTime, "
-                "offset/limit not a non-negative integer, limit 0), or only one of "
-                "OCPI-from-country-code / OCPI-from-party-id.",
+            200: OpenApiResponse(
+                {"oneOf": [ref("LocationListResponse"), _INVALID_PARAMETERS]},
+                "One page of Locations (1000); or, the request having reached the OCPI layer "
+                "(OCPI 2.2.1, Status codes), 2001 for a query parameter that is not valid "
+                "(date_from/date_to not an OCPI DateTime or with a UTC offset, offset/limit "
+                "not a non-negative integer, limit 0) or only one of OCPI-from-country-code / "
+                "OCPI-from-party-id.",
             ),
             **FUNCTIONAL_MODULE_ERRORS,
         },
@@ -89,7 +97,8 @@ class LocationObjectSchema(AutoSchema):
     def get_description(self):  # type: ignore[override]
         return (
             "An unknown object, at any depth, is 404 with OCPI 2003 (Unknown Location), the "
-            "message naming what was not found."
+            "message naming what was not found. A Location not shared with the calling partner "
+            "(roaming agreements), its EVSEs and Connectors are unknown to it."
         )
 
     def get_tags(self):
@@ -113,8 +122,10 @@ class LocationObjectSchema(AutoSchema):
     def get_response_serializers(self):
         _, _, component, description = _OBJECT_KINDS[self._depth()]
         return {
-            200: OpenApiResponse(ref(component), description),
-            400: error([2001], "Only one of OCPI-from-country-code / OCPI-from-party-id."),
+            200: OpenApiResponse(
+                {"oneOf": [ref(component), _INVALID_PARAMETERS]},
+                f"{description} Or 2001: only one of OCPI-from-country-code / OCPI-from-party-id.",
+            ),
             **FUNCTIONAL_MODULE_ERRORS,
             404: error([2003], "No such Location, EVSE or Connector."),
         }

@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import ExpressionWrapper, F, Func, Prefetch, QuerySet, TextField
 from django.db.models.functions import Upper
 
+from . import sharing
 from .models import EVSE, Connector, Location
 
 
@@ -133,13 +134,17 @@ def _row_columns(layout) -> list[Any]:
     return columns
 
 
-def location_rows() -> QuerySet:
-    """Every Location as a `LOCATION_ROW` tuple, in page order (oldest first).
+def location_rows(*, visible_to: int | None = None) -> QuerySet:
+    """Every Location (that partner `visible_to` may see: `locations.sharing`) as a
+    `LOCATION_ROW` tuple, in page order (oldest first).
 
     A values_list queryset: it can be filtered on Location fields, counted and sliced like
     `location_list()`; `location_page_children` fetches the EVSEs and Connectors of a page.
     """
-    return Location.objects.order_by("row_id").values_list(*_row_columns(LOCATION_ROW))
+    rows = Location.objects.order_by("row_id")
+    if visible_to is not None:
+        rows = rows.filter(sharing.visible_to(visible_to))
+    return rows.values_list(*_row_columns(LOCATION_ROW))
 
 
 def location_page_children(
@@ -170,35 +175,38 @@ def location_page_children(
     return evses, connectors
 
 
-def location_get(location_id: str) -> Location | None:
+def location_get(location_id: str, *, visible_to: int | None = None) -> Location | None:
     """The Location with this id (any case), with its EVSEs and Connectors, or None.
 
     Location.id is unique per (country_code, party_id), so a platform that hosts several
     parties could hold the same id twice. The URL has no party segments, so the oldest such
     Location (lowest row_id) is the one served: deterministic, and stable over time because
-    row ids never change.
+    row ids never change. With `visible_to`, only a Location that partner may see.
     """
-    return location_list().alias(upper_id=Upper("id")).filter(upper_id=location_id.upper()).first()
+    found = location_list().alias(upper_id=Upper("id")).filter(upper_id=location_id.upper())
+    return _visible(found, visible_to, "").first()
 
 
-def evse_get(location_id: str, evse_uid: str) -> EVSE | None:
+def evse_get(location_id: str, evse_uid: str, *, visible_to: int | None = None) -> EVSE | None:
     """The EVSE with this uid whose Location has this id (both any case), or None.
 
     EVSE.uid is unique on the whole platform, so the uid alone picks the EVSE even where two
     parties share a Location id; the Location id must still match (no EVSE of another
     Location is served under this one).
     """
-    return (
+    found = (
         _evses_with_connectors()
         .alias(upper_uid=Upper("uid"), upper_location_id=Upper("location__id"))
         .filter(upper_uid=evse_uid.upper(), upper_location_id=location_id.upper())
-        .first()
     )
+    return _visible(found, visible_to, "location__").first()
 
 
-def connector_get(location_id: str, evse_uid: str, connector_id: str) -> Connector | None:
+def connector_get(
+    location_id: str, evse_uid: str, connector_id: str, *, visible_to: int | None = None
+) -> Connector | None:
     """The Connector with this id of that EVSE of that Location (all any case), or None."""
-    return (
+    found = (
         Connector.objects.alias(
             upper_id=Upper("id"),
             upper_evse_uid=Upper("evse__uid"),
@@ -210,19 +218,22 @@ def connector_get(location_id: str, evse_uid: str, connector_id: str) -> Connect
             upper_location_id=location_id.upper(),
         )
         .order_by("row_id")
-        .first()
     )
+    return _visible(found, visible_to, "evse__location__").first()
 
 
-def location_exists(location_id: str) -> bool:
-    return (
-        Location.objects.alias(upper_id=Upper("id")).filter(upper_id=location_id.upper()).exists()
-    )
+def location_exists(location_id: str, *, visible_to: int | None = None) -> bool:
+    found = Location.objects.alias(upper_id=Upper("id")).filter(upper_id=location_id.upper())
+    return _visible(found, visible_to, "").exists()
 
 
-def evse_exists(location_id: str, evse_uid: str) -> bool:
-    return (
-        EVSE.objects.alias(upper_uid=Upper("uid"), upper_location_id=Upper("location__id"))
-        .filter(upper_uid=evse_uid.upper(), upper_location_id=location_id.upper())
-        .exists()
-    )
+def evse_exists(location_id: str, evse_uid: str, *, visible_to: int | None = None) -> bool:
+    found = EVSE.objects.alias(
+        upper_uid=Upper("uid"), upper_location_id=Upper("location__id")
+    ).filter(upper_uid=evse_uid.upper(), upper_location_id=location_id.upper())
+    return _visible(found, visible_to, "location__").exists()
+
+
+def _visible(queryset: QuerySet, partner_id: int | None, path: str) -> QuerySet:
+    """Only what partner `partner_id` may see (roaming agreements), when one is given."""
+    return queryset if partner_id is None else queryset.filter(sharing.visible_to(partner_id, path))

@@ -19,6 +19,17 @@ primary-key order, so that two of them never wait for each other (no deadlock).
 
 Each function takes model instances carrying the wanted values (e.g. from a ModelForm) and
 compares them with what is stored, so that saving an unchanged form changes nothing.
+
+Lost updates: the update/delete functions take the `seen_version` of the object as the
+operator's form showed it; under the Location's lock a different stored version refuses
+the save (`locations.concurrency.StaleEdit`, naming what changed meanwhile), before anything
+is written or recorded. Callers that render no form (API, commands) pass none. A real change
+of an object's own fields increments its `version`.
+
+History: single saves are recorded by the audit trail's model signals (the `audit` app,
+django-simple-history); the bulk functions write with bulk queries, which send no signals,
+so they write their history records themselves with the library's bulk helpers, in a
+constant number of queries whatever the number of rows.
 """
 
 from collections.abc import Iterable
@@ -28,10 +39,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from versions.datetimes import truncate_to_millis
 
-from .changes import Level, Method, record_change
+from .changes import Change, Level, Method, record_change, record_changes
+from .concurrency import check_version
 from .enums import Status
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 
@@ -41,8 +54,25 @@ _EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_up
 _CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
 
 
+# Rows per UPDATE/INSERT of the bulk functions.
+_BULK_BATCH = 1000
+
+
 def _now() -> datetime:
     return truncate_to_millis(timezone.now())
+
+
+def location_label(location: Location) -> str:
+    return f"Location {location.id}"
+
+
+def evse_label(evse: EVSE) -> str:
+    return f"EVSE {evse.evse_id} (uid {evse.uid})" if evse.evse_id else f"EVSE {evse.uid}"
+
+
+def connector_label(connector: Connector, evse: EVSE | None = None) -> str:
+    evse = evse or connector.evse
+    return f"Connector {connector.id} of EVSE {evse.evse_id or evse.uid}"
 
 
 # Locked Location rows of the running transaction → their newest `last_updated`.
@@ -87,6 +117,15 @@ def _stamp(locked: Locked, location_id: int) -> datetime:
     if stored is not None and stored > now:
         now = stored
     locked[location_id] = now
+    return now
+
+
+def _stamp_all(locked: Locked) -> datetime:
+    """One `last_updated` for a bulk change of all these locked Locations: now, but never
+    older than any of their stored ones (see `_stamp`)."""
+    now = max([_now(), *locked.values()])
+    for location_id in locked:
+        locked[location_id] = now
     return now
 
 
@@ -149,18 +188,21 @@ def location_create(
 
 
 @transaction.atomic
-def location_update(*, location: Location) -> list[str]:
-    """Save the Location's new values; returns the OCPI fields that really changed."""
+def location_update(*, location: Location, seen_version: int | None = None) -> list[str]:
+    """Save the Location's new values; returns the OCPI fields that really changed.
+
+    `seen_version`: the version the operator's form showed (refused when older)."""
     stored = Location.objects.select_for_update(no_key=True).get(pk=location.pk)
+    check_version(stored, seen_version, location_label(stored))
     _refuse_changes(location, stored, ["country_code", "party_id", "id"])
     _validate_location(location)
     changed = _changed_fields(location, stored, _LOCATION_COLUMNS)
     if not changed:
-        location.last_updated = stored.last_updated
+        location.last_updated, location.version = stored.last_updated, stored.version
         return []
     now = _stamp({stored.pk: stored.last_updated}, stored.pk)
-    location.last_updated = now
-    location.save(update_fields=[*changed, "last_updated"])
+    location.last_updated, location.version = now, stored.version + 1
+    location.save(update_fields=[*changed, "last_updated", "version"])
     record_change(
         level=Level.LOCATION,
         method=Method.PATCH,
@@ -173,16 +215,53 @@ def location_update(*, location: Location) -> list[str]:
 
 @transaction.atomic
 def locations_set_publish(*, locations: Iterable[Location], publish: bool) -> int:
-    """Bulk publish/unpublish. Unpublishing keeps `publish_allowed_to`; publishing requires it
-    to be empty (the spec allows it only for unpublished Locations)."""
-    locations = list(locations)
-    _lock_locations(location.pk for location in locations)
-    changed = 0
-    for location in locations:
-        location.publish = publish
-        if location_update(location=location):
-            changed += 1
-    return changed
+    """Bulk publish/unpublish; returns how many Locations really changed.
+
+    Only `publish` of the selected rows changes, as stored (read under the lock), whatever
+    else the given instances carry. Unpublishing keeps `publish_allowed_to`; publishing
+    requires it to be empty (the spec allows it only for unpublished Locations): one
+    Location with it refuses the whole call. A constant number of queries for any number of
+    Locations, history included.
+    """
+    locked = _lock_locations(location.pk for location in locations)
+    stored = list(Location.objects.filter(pk__in=list(locked)).order_by("pk"))
+    if publish:
+        blocked = [location.id for location in stored if location.publish_allowed_to]
+        if blocked:
+            raise ValidationError(
+                {
+                    "publish_allowed_to": f"Nothing was published: {', '.join(blocked)} "
+                    f"{'has' if len(blocked) == 1 else 'have'} publish_allowed_to, which OCPI "
+                    "allows only on unpublished Locations."
+                }
+            )
+    changing = [location for location in stored if location.publish != publish]
+    if not changing:
+        return 0
+    now = _stamp_all(locked)
+    for location in changing:
+        location.publish, location.last_updated = publish, now
+        location.version += 1
+    bulk_update_with_history(
+        changing,
+        Location,
+        ["publish", "last_updated", "version"],
+        batch_size=_BULK_BATCH,
+        default_date=now,
+    )
+    record_changes(
+        [
+            Change(
+                level=Level.LOCATION,
+                method=Method.PATCH,
+                location_row_id=location.pk,
+                fields=["publish"],
+                last_updated=now,
+            )
+            for location in changing
+        ]
+    )
+    return len(changing)
 
 
 # --- EVSE ----------------------------------------------------------------------------------
@@ -231,14 +310,14 @@ def evse_create(*, evse: EVSE, connectors: list[Connector]) -> EVSE:
 
 
 @transaction.atomic
-def evse_update(*, evse: EVSE) -> list[str]:
-    """Save the EVSE's new values; returns the OCPI fields that really changed."""
-    return _evse_update(evse, _lock_locations([evse.location_id]))
+def evse_update(*, evse: EVSE, seen_version: int | None = None) -> list[str]:
+    """Save the EVSE's new values; returns the OCPI fields that really changed.
 
-
-def _evse_update(evse: EVSE, locked: Locked) -> list[str]:
+    `seen_version`: the version the operator's form showed (refused when older)."""
+    locked = _lock_locations([evse.location_id])
     # Under the Location's lock nobody else changes this EVSE: a plain read is current.
     stored = EVSE.objects.get(pk=evse.pk)
+    check_version(stored, seen_version, evse_label(stored))
     _refuse_changes(evse, stored, ["uid"])
     if evse.location_id != stored.location_id:
         raise ValidationError({"location": "An EVSE cannot move to another Location."})
@@ -249,11 +328,11 @@ def _evse_update(evse: EVSE, locked: Locked) -> list[str]:
     _validate_evse(evse)
     changed = _changed_fields(evse, stored, _EVSE_COLUMNS)
     if not changed:
-        evse.last_updated = stored.last_updated
+        evse.last_updated, evse.version = stored.last_updated, stored.version
         return []
     now = _stamp(locked, evse.location_id)
-    evse.last_updated = now
-    evse.save(update_fields=[*changed, "last_updated"])
+    evse.last_updated, evse.version = now, stored.version + 1
+    evse.save(update_fields=[*changed, "last_updated", "version"])
     _bump_location(evse.location_id, now)
     record_change(
         level=Level.EVSE,
@@ -268,18 +347,50 @@ def _evse_update(evse: EVSE, locked: Locked) -> list[str]:
 
 @transaction.atomic
 def evses_set_status(*, evses: Iterable[EVSE], status: str) -> int:
-    """Bulk status change; returns how many EVSEs really changed. Removed EVSEs are skipped
-    unless the new status is REMOVED (they stay removed)."""
+    """Bulk status change; returns how many EVSEs really changed.
+
+    Only `status` of the selected rows changes, as stored (read under the lock), whatever
+    else the given instances carry; removed EVSEs stay removed. Each changed EVSE gets its
+    PATCH of `status` and its history record. A constant number of queries for any number of
+    EVSEs (per batch of a thousand).
+    """
     if status not in Status.values:
         raise ValidationError(f"{status!r} is not an EVSE status.")
-    evses = [evse for evse in evses if evse.status != Status.REMOVED]
+    evses = list(evses)
     locked = _lock_locations(evse.location_id for evse in evses)
-    changed = 0
-    for evse in evses:
-        evse.status = status
-        if _evse_update(evse, locked):
-            changed += 1
-    return changed
+    changing = list(
+        EVSE.objects.filter(pk__in=[evse.pk for evse in evses])
+        .exclude(status__in=[Status.REMOVED, status])
+        .order_by("location_id", "pk")
+    )
+    if not changing:
+        return 0
+    now = _stamp_all(locked)
+    for evse in changing:
+        evse.status, evse.last_updated = status, now
+        evse.version += 1
+    bulk_update_with_history(
+        changing,
+        EVSE,
+        ["status", "last_updated", "version"],
+        batch_size=_BULK_BATCH,
+        default_date=now,
+    )
+    Location.objects.filter(pk__in={evse.location_id for evse in changing}).update(last_updated=now)
+    record_changes(
+        [
+            Change(
+                level=Level.EVSE,
+                method=Method.PATCH,
+                location_row_id=evse.location_id,
+                evse_row_id=evse.pk,
+                fields=["status"],
+                last_updated=now,
+            )
+            for evse in changing
+        ]
+    )
+    return len(changing)
 
 
 def evse_remove(*, evse: EVSE) -> bool:
@@ -311,20 +422,24 @@ def connector_create(*, connector: Connector) -> Connector:
 
 
 @transaction.atomic
-def connector_update(*, connector: Connector) -> list[str]:
+def connector_update(*, connector: Connector, seen_version: int | None = None) -> list[str]:
+    """Save the Connector's new values; returns the OCPI fields that really changed.
+
+    `seen_version`: the version the operator's form showed (refused when older)."""
     location_id, locked = _lock_location_of_evse(connector.evse_id)
-    stored = Connector.objects.get(pk=connector.pk)
+    stored = Connector.objects.select_related("evse").get(pk=connector.pk)
+    check_version(stored, seen_version, connector_label(stored))
     _refuse_changes(connector, stored, ["id"])
     if connector.evse_id != stored.evse_id:
         raise ValidationError({"evse": "A connector cannot move to another EVSE."})
     connector.full_clean(exclude=["last_updated"])
     changed = _changed_fields(connector, stored, _CONNECTOR_COLUMNS)
     if not changed:
-        connector.last_updated = stored.last_updated
+        connector.last_updated, connector.version = stored.last_updated, stored.version
         return []
     now = _stamp(locked, location_id)
-    connector.last_updated = now
-    connector.save(update_fields=[*changed, "last_updated"])
+    connector.last_updated, connector.version = now, stored.version + 1
+    connector.save(update_fields=[*changed, "last_updated", "version"])
     _bump_evse_and_location(connector.evse_id, location_id, now)
     record_change(
         level=Level.CONNECTOR,
@@ -339,14 +454,18 @@ def connector_update(*, connector: Connector) -> list[str]:
 
 
 @transaction.atomic
-def connector_delete(*, connector: Connector) -> None:
+def connector_delete(*, connector: Connector, seen_version: int | None = None) -> None:
     """Remove a Connector; its EVSE must keep at least one (OCPI 2.2.1, Locations
     module, 8.3.2 EVSE Object: connectors, cardinality +).
 
     OCPI has no delete: partners get a PUT of the EVSE with the remaining connectors.
+    `seen_version`: the version the operator's form showed (refused when older).
     """
     location_id, locked = _lock_location_of_evse(connector.evse_id)
     evse = EVSE.objects.get(pk=connector.evse_id)
+    if seen_version is not None:
+        stored = Connector.objects.get(pk=connector.pk)
+        check_version(stored, seen_version, connector_label(stored, evse))
     if evse.connectors.exclude(pk=connector.pk).count() < 1:
         raise ValidationError(
             f"EVSE {evse} needs at least one connector; add another before removing {connector.id}."

@@ -17,6 +17,7 @@ from typing import Any
 import pycountry
 from django.core.exceptions import ValidationError
 
+from versions.parties import our_parties_text, our_party
 from versions.schema_validation import SchemaError, SchemaSet
 
 from . import schemas
@@ -84,6 +85,61 @@ def validate_cistring(value: str) -> None:
 def validate_no_spaces(value: str) -> None:
     if value != value.strip() or " " in value:
         raise ValidationError("must not contain spaces")
+
+
+# What an id (Location.id, EVSE.uid, Connector.id) may hold: the characters that stay
+# themselves in a URL path segment, where OCPI puts these ids (OCPI 2.2.1, Locations module,
+# Interfaces and endpoints: {location_id}/{evse_uid}/{connector_id} URL segments;
+# CiString: printable ASCII). That is RFC 3986's unreserved characters and sub-delimiters
+# plus ":" and "@", less ";" (servlet containers cut a path segment at ";"). "/" would
+# split the segment, "?" and "#" end the path, "%" starts an escape that servers decode
+# before routing, spaces and other characters need escapes that receivers undo differently.
+URL_SAFE_ID_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@"
+)
+_CHARACTER_NAMES = {
+    " ": "a space",
+    "/": "'/'",
+    "?": "'?'",
+    "#": "'#'",
+    "%": "'%'",
+    "\\": "a backslash",
+}
+
+
+def validate_url_safe_id(value: str) -> None:
+    """An id must survive a URL path segment unchanged (see URL_SAFE_ID_CHARACTERS)."""
+    for character in value:
+        if character not in URL_SAFE_ID_CHARACTERS:
+            name = _CHARACTER_NAMES.get(character)
+            if name is None:
+                name = repr(character) if character.isprintable() else f"U+{ord(character):04X}"
+            raise ValidationError(
+                f"{name} is not allowed in an id: ids go into URL paths, so only letters, "
+                "digits and - . _ ~ ! $ & ' ( ) * + , = : @ are allowed",
+                code="url_unsafe",
+            )
+    if value in (".", ".."):
+        raise ValidationError(
+            f"{value!r} is not allowed as an id: URL paths read it as a directory step",
+            code="url_unsafe",
+        )
+
+
+def validate_our_party(country_code: str, party_id: str) -> None:
+    """A Location belongs to one of our CPO parties (`versions.parties`): a Location of a
+    party we never announced in our credentials would reach partners under a country_code/
+    party_id they cannot place (OCPI 2.2.1, Transport and format, Client Owned Objects)."""
+    if not country_code or not party_id:
+        return  # their own field errors say what is missing
+    if our_party(country_code, party_id) is None:
+        raise ValidationError(
+            {
+                "party_id": f"{country_code.upper()}*{party_id.upper()} is not one of our "
+                f"parties ({our_parties_text()}); see OCPI_PARTIES"
+            },
+            code="not_our_party",
+        )
 
 
 @cache

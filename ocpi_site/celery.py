@@ -21,3 +21,7 @@ def close_old_database_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# Each worker writes its heartbeat row (monitoring/celery_steps.py; /healthz reads them).
+app.steps["worker"].add("monitoring.celery_steps:HeartbeatStep")

@@ -409,3 +409,62 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
     )
+
+# --- Hubs and our parties (issue 14) -------------------------------------------------------
+# The CPO parties this platform runs, as a JSON list of {"country_code", "party_id", "name",
+# "website"?} (each announced as a CPO role in our credentials; docs/partners.md). Empty: the
+# one party OCPI_COUNTRY_CODE/OCPI_PARTY_ID/OCPI_BUSINESS_NAME/OCPI_BUSINESS_WEBSITE.
+OCPI_PARTIES = env_str("OCPI_PARTIES", "")
+
+# --- Health, metrics, logs and error reporting (monitoring; docs/operations.md) ----------
+from typing import Any  # noqa: E402
+
+INSTALLED_APPS += ["monitoring"]
+# Request latency per OCPI endpoint for /metrics; right after the request ids.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("versions.middleware.RequestIdMiddleware") + 1,
+    "monitoring.middleware.RequestMetricsMiddleware",
+)
+# Each worker and beat write a heartbeat row this often (seconds); /healthz reads them.
+HEALTH_HEARTBEAT_INTERVAL = float(env_str("HEALTH_HEARTBEAT_INTERVAL", "15"))
+# A heartbeat older than this (seconds) is a dead worker or beat: /healthz answers 503.
+HEALTH_HEARTBEAT_STALE = float(env_str("HEALTH_HEARTBEAT_STALE", "60"))
+# A dead worker stops failing /healthz this many seconds after its last heartbeat (a retired
+# machine); every queue must still have a live worker.
+HEALTH_HEARTBEAT_FORGET = float(env_str("HEALTH_HEARTBEAT_FORGET", "86400"))
+# Beat writes its heartbeat from its scheduler (monitoring/beat.py).
+CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"
+# /metrics answers 404 unless one of these is set; when both are, both must match.
+# A bearer token (Authorization: Bearer <token>) that scrapers send.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Client addresses or networks (REMOTE_ADDR, the direct peer) allowed to scrape, e.g. 10.0.0.0/8.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+# Log lines as plain text (default) or one JSON object per line with the request and push ids.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+_logging: dict[str, Any] = LOGGING
+_logging["formatters"]["json"] = {"()": "monitoring.logs.JsonFormatter"}
+_logging["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Celery formats the logs of workers and beat itself unless told not to: with json, the
+# configuration above formats theirs too (task lines included).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+# Errors go to Sentry when set (needs the `sentry` extra: pip install '.[sentry]').
+SENTRY_DSN = env_str("SENTRY_DSN")
+# Sentry's environment tag (e.g. production, staging).
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production")
+if SENTRY_DSN:
+    from monitoring.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=_PACKAGE_VERSION)
+
+# --- Audit trail (docs/admin.md, "History") ---
+# History of every change of Locations, EVSEs, Connectors and Partners (django-simple-history;
+# the audit app registers the models). After the apps whose models it records.
+INSTALLED_APPS += ["simple_history", "audit"]
+# Records a change made in a web request with the request's user (before axes, which wants
+# its middleware last).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"),
+    "simple_history.middleware.HistoryRequestMiddleware",
+)

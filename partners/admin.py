@@ -18,6 +18,7 @@ from versions.urls_util import public_reverse
 
 from .admin_actions import OPERATIONS, Operation, run_operation
 from .admin_guard import RefuseHiddenActionsMixin
+from .admin_hubs import HubClientInfoInline, PartnerOnboardingMixin
 from .models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
 from .registration import RegistrationFailed, partner_register
 from .services import partner_create_pending, partner_set_outgoing_token
@@ -150,7 +151,7 @@ def _operation_action(operation: Operation):
 
 
 @admin.register(Partner)
-class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+class PartnerAdmin(PartnerOnboardingMixin, RefuseHiddenActionsMixin, admin.ModelAdmin):
     form = PartnerForm
     list_display = ["name", "state", "party_list", "version", "live_tokens", "registered_at"]
     list_filter = ["state", "roles__role"]
@@ -167,6 +168,7 @@ class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
         "credentials_updated_at",
         "suspended_at",
         "unregistered_at",
+        "onboarding",
     ]
     fieldsets = [
         (
@@ -204,8 +206,12 @@ class PartnerAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Onboarding and hub",
+            {"fields": ["initial_full_sync", "onboarding", "hub_accept_unannounced_parties"]},
+        ),
     ]
-    inlines = [PartnerRoleInline, PartnerEndpointInline, IssuedTokenInline]
+    inlines = [PartnerRoleInline, PartnerEndpointInline, IssuedTokenInline, HubClientInfoInline]
     actions = [_operation_action(op) for op in OPERATIONS.values()]
 
     change_list_template = "admin/partners/partner/change_list.html"

@@ -9,6 +9,7 @@ class PartnersConfig(AppConfig):
         from versions.auth import register_token_lookup
         from versions.registry import InterfaceRole, ModuleID, register_endpoint
 
+        from .hub_views import HUBCLIENTINFO_PATH
         from .selectors import issued_token_for_header
 
         # The credentials endpoint is the same for every role; the spec advises SENDER.
@@ -16,6 +17,13 @@ class PartnersConfig(AppConfig):
             identifier=ModuleID.CREDENTIALS,
             role=InterfaceRole.SENDER,
             url_name="ocpi-credentials",
+        )
+        # HubClientInfo: a hub pushes the parties it connects (OCPI 2.2.1, HubClientInfo
+        # module; a CPO implements its Receiver interface).
+        register_endpoint(
+            identifier=ModuleID.HUB_CLIENT_INFO,
+            role=InterfaceRole.RECEIVER,
+            path=HUBCLIENTINFO_PATH,
         )
         # Our token authentication (versions.auth) looks tokens up among those we issued.
         register_token_lookup(issued_token_for_header)

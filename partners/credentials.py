@@ -1,9 +1,9 @@
 """The credentials object (OCPI 2.2.1, Credentials module, Credentials object): validation
 and our own object."""
 
-from django.conf import settings
 from rest_framework import serializers
 
+from versions.parties import our_parties
 from versions.urls_util import public_reverse
 
 from .models import Role
@@ -56,18 +56,22 @@ def parse_credentials(data) -> tuple[dict | None, dict | list | None]:
 
 
 def our_roles() -> list[dict]:
-    business = {"name": settings.OCPI_BUSINESS_NAME}
-    website = getattr(settings, "OCPI_BUSINESS_WEBSITE", "")
-    if website:
-        business["website"] = website
-    return [
-        {
-            "role": Role.CPO.value,
-            "party_id": settings.OCPI_PARTY_ID,
-            "country_code": settings.OCPI_COUNTRY_CODE,
-            "business_details": business,
-        }
-    ]
+    """One CPO CredentialsRole per party of ours (`versions.parties`), each with its own
+    business details (OCPI 2.2.1, Credentials module, CredentialsRole class)."""
+    roles = []
+    for party in our_parties():
+        business = {"name": party.name}
+        if party.website:
+            business["website"] = party.website
+        roles.append(
+            {
+                "role": Role.CPO.value,
+                "party_id": party.party_id,
+                "country_code": party.country_code,
+                "business_details": business,
+            }
+        )
+    return roles
 
 
 def our_credentials(token: str) -> dict:

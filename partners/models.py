@@ -61,6 +61,19 @@ class Partner(models.Model):
         choices=[("us", "We registered with them"), ("them", "They registered with us")],
         help_text="Who started the last credentials registration.",
     )
+    initial_full_sync = models.BooleanField(
+        default=True,
+        verbose_name="Full sync on registration",
+        help_text="Queue a PUT of every Location when this partner registers (either "
+        "direction) with a Locations Receiver endpoint. Off for partners that prefer to pull.",
+    )
+    hub_accept_unannounced_parties = models.BooleanField(
+        default=False,
+        verbose_name="Hub: accept any party until it sends ClientInfo",
+        help_text="For a hub (role HUB) that has not pushed any ClientInfo yet: accept "
+        "requests it forwards for any OCPI-from party. Once it has sent ClientInfo, only the "
+        "parties it announced are accepted.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -160,3 +173,81 @@ class IssuedToken(models.Model):
 
     def parties(self) -> set[tuple[str, str]]:
         return {(r.country_code.upper(), r.party_id.upper()) for r in self.partner.roles.all()}
+
+    def refusal_as(self, country_code: str, party_id: str) -> str | None:
+        """None when a request with this token may carry OCPI-from `country_code`/
+        `party_id`: one of the partner's own CredentialsRoles, or, for a hub, a party it
+        forwards for (`hub_forwards_for`). Else the reason, for the caller."""
+        party = (country_code.upper(), party_id.upper())
+        mine = self.parties()
+        if party in mine or hub_forwards_for(self.partner, *party):
+            return None
+        roles = ", ".join(f"{c}*{p}" for c, p in sorted(mine)) or "none"
+        reason = f"OCPI-from {party[0]}*{party[1]} is not one of your roles ({roles})"
+        if any(r.role == Role.HUB for r in self.partner.roles.all()):
+            reason += " nor a party you announced in a ClientInfo (HubClientInfo module)"
+        return reason
+
+
+class ConnectionStatus(models.TextChoices):
+    """ConnectionStatus of a ClientInfo (OCPI 2.2.1, HubClientInfo module, ConnectionStatus
+    enum)."""
+
+    CONNECTED = "CONNECTED"
+    OFFLINE = "OFFLINE"
+    PLANNED = "PLANNED"
+    SUSPENDED = "SUSPENDED"
+
+
+class HubClientInfo(models.Model):
+    """One ClientInfo a hub pushed to us: a party reachable through that hub and its
+    connection status (OCPI 2.2.1, HubClientInfo module, ClientInfo object). The hub owns
+    it; ClientInfo objects are never deleted, a hub sets them SUSPENDED instead."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="hub_clients")
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    role = models.CharField(max_length=5, choices=Role.choices)
+    status = models.CharField(max_length=9, choices=ConnectionStatus.choices)
+    last_updated = models.DateTimeField(help_text="The hub's last_updated of this ClientInfo.")
+    received_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "hub client (ClientInfo)"
+        verbose_name_plural = "hub clients (ClientInfo)"
+        ordering = ["country_code", "party_id"]
+        constraints = [
+            # One ClientInfo per party and hub; CiStrings compare case-blind.
+            models.UniqueConstraint(
+                "partner", Upper("country_code"), Upper("party_id"), name="unique_hub_client"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country_code}*{self.party_id} ({self.role}, {self.status})"
+
+
+# A hub forwards requests of the parties it announced, whatever their connection status
+# except SUSPENDED ("no longer active, will never connect anymore"; OCPI 2.2.1, HubClientInfo
+# module, ConnectionStatus enum). OFFLINE and PLANNED describe the hub's link to that party
+# as the hub last saw it; a request that does arrive from it is served.
+_FORWARDABLE = (ConnectionStatus.CONNECTED, ConnectionStatus.OFFLINE, ConnectionStatus.PLANNED)
+
+
+def hub_forwards_for(partner: Partner, country_code: str, party_id: str) -> bool:
+    """Does `partner`, as a hub, forward requests of party `country_code`/`party_id`?
+
+    Only partners with role HUB forward (OCPI 2.2.1, Transport and format, Message Routing:
+    "Via hub" requests carry the requesting party in OCPI-from-*). The party must be one
+    the hub announced in a ClientInfo (not SUSPENDED); before the hub sent any ClientInfo,
+    its `hub_accept_unannounced_parties` switch decides.
+    """
+    if not any(r.role == Role.HUB for r in partner.roles.all()):
+        return False
+    clients = HubClientInfo.objects.filter(partner=partner)
+    announced = clients.filter(
+        country_code__iexact=country_code, party_id__iexact=party_id, status__in=_FORWARDABLE
+    )
+    if announced.exists():
+        return True
+    return partner.hub_accept_unannounced_parties and not clients.exists()

@@ -23,7 +23,7 @@ from versions.openapi import (
 )
 from versions.schema_types import COUNTRY_CODE_PATTERN, enum, list_of, obj, ref, url
 
-from .models import Role
+from .models import ConnectionStatus, Role
 
 COMPONENTS = {
     # OCPI 2.2.1, Types, 16.6 Role enum
@@ -54,6 +54,20 @@ COMPONENTS = {
         "one object are unique by (role, country_code, party_id).",
     ),
     "CredentialsResponse": envelope(ref("Credentials"), "Our credentials object."),
+    # OCPI 2.2.1, HubClientInfo module: ConnectionStatus enum and ClientInfo object
+    "ConnectionStatus": enum(ConnectionStatus, "Status of the hub's connection to a party."),
+    "ClientInfo": obj(
+        {
+            "party_id": {"type": "string", "pattern": r"^[A-Za-z0-9]{3}$", "maxLength": 3},
+            "country_code": {"type": "string", "pattern": COUNTRY_CODE_PATTERN, "maxLength": 2},
+            "role": ref("Role"),
+            "status": ref("ConnectionStatus"),
+            "last_updated": ref("OcpiDateTime"),
+        },
+        description="OCPI 2.2.1, HubClientInfo module, ClientInfo object: a party reachable "
+        "through the hub.",
+    ),
+    "ClientInfoResponse": envelope(ref("ClientInfo"), "The ClientInfo we hold."),
 }
 
 _EXCHANGE_FAILED = {
@@ -139,6 +153,74 @@ credentials_schema = extend_schema_view(
             200: OpenApiResponse(ref("EmptyResponse"), "Unregistered."),
             401: UNAUTHORIZED,
             405: error([2000], "Not registered."),
+        },
+    ),
+)
+
+
+_CLIENT_INFO_PARAMETERS = [
+    OpenApiParameter(
+        "country_code",
+        {"type": "string", "minLength": 1},
+        OpenApiParameter.PATH,
+        description="Country code of the party of the ClientInfo (CiString(2)).",
+    ),
+    OpenApiParameter(
+        "party_id",
+        {"type": "string", "minLength": 1},
+        OpenApiParameter.PATH,
+        description="Party id of the party of the ClientInfo (CiString(3)).",
+    ),
+    *ID_HEADERS,
+]
+_ONLY_A_HUB = (
+    "Only a registered partner with role HUB may use this module (else 401, as for any token "
+    "not valid here)."
+)
+
+hub_client_info_schema = extend_schema_view(
+    get=extend_schema(
+        operation_id="hubclientinfo_get",
+        summary="A ClientInfo as we hold it",
+        description="OCPI 2.2.1, HubClientInfo module, Receiver Interface, GET: the hub checks "
+        f"what we hold. A Configuration Module: no routing headers. {_ONLY_A_HUB}",
+        tags=["hubclientinfo"],
+        parameters=_CLIENT_INFO_PARAMETERS,
+        responses={
+            200: OpenApiResponse(ref("ClientInfoResponse"), "The ClientInfo."),
+            401: UNAUTHORIZED,
+            404: error([2000], "We hold no ClientInfo for this party."),
+        },
+    ),
+    put=extend_schema(
+        operation_id="hubclientinfo_put",
+        summary="Push a new or updated ClientInfo",
+        description="OCPI 2.2.1, HubClientInfo module, Receiver Interface, PUT. 201 when new, "
+        "200 when updated; a ClientInfo older than the one we hold (by last_updated) is "
+        f"ignored and the stored one answered. {_ONLY_A_HUB}",
+        tags=["hubclientinfo"],
+        parameters=_CLIENT_INFO_PARAMETERS,
+        request={"application/json": ref("ClientInfo")},
+        responses={
+            200: OpenApiResponse(
+                {
+                    "oneOf": [
+                        ref("ClientInfoResponse"),
+                        {
+                            "allOf": [
+                                ref("OcpiError"),
+                                {"properties": {"status_code": {"enum": [2001]}}},
+                            ]
+                        },
+                    ]
+                },
+                "Updated (1000, the ClientInfo we hold now), or 2001: an invalid ClientInfo "
+                "(data names the wrong fields) or one for another party than the URL names.",
+            ),
+            201: OpenApiResponse(ref("ClientInfoResponse"), "Stored as new."),
+            400: BAD_JSON,
+            401: UNAUTHORIZED,
+            415: UNSUPPORTED_MEDIA_TYPE,
         },
     ),
 )

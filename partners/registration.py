@@ -19,6 +19,7 @@ from .discovery import HandshakeError, discover, locations_receiver_url, store_d
 from .handshake_slots import HandshakesBusy, handshake_slot
 from .models import IssuedToken, Partner
 from .services import issued_token_create
+from .signals import send_partner_registered_after_commit
 from .tokens import hash_token
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def _register(
             partner.unregistered_at = None
             partner.registered_by = "us"
             partner.save()
+            send_partner_registered_after_commit(partner)
     except (HandshakeError, IntegrityError) as exc:
         undo()
         message = exc.detail if isinstance(exc, HandshakeError) else str(exc)

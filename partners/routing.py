@@ -9,7 +9,7 @@ same addressee both ways.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
+from versions.parties import primary_party
 
 from .models import Partner, PartnerRole, Role
 
@@ -21,14 +21,18 @@ class Party:
 
 
 def addressee(roles: Iterable[PartnerRole]) -> Party | None:
-    """The party of a partner that our messages go to: its eMSP role when it has one, else
-    its first role (the oldest); None for a partner without roles.
+    """The party of a partner that our messages go to: its HUB role when it has one, else
+    its eMSP role, else its first role (the oldest); None for a partner without roles.
 
-    Why eMSP first: we are a CPO, and the counterpart of our functional modules (Locations
-    and the other CPO-owned data) is the eMSP. A platform that is also a CPO or a hub still
-    receives our Locations as eMSP.
+    Why a hub first: a push to a hub is a broadcast push, addressed to the hub itself
+    (OCPI 2.2.1, Transport and format, Message Routing, "Broadcast Push": request
+    requester→hub, OCPI-to = the hub), which passes it on to every connected party that may
+    receive Locations — also to the eMSP role of a platform that is both. Why eMSP next: we
+    are a CPO, and the counterpart of our functional modules (Locations and the other
+    CPO-owned data) is the eMSP; a platform that is also a CPO receives our Locations as eMSP.
     """
-    ordered = sorted(roles, key=lambda r: (r.role != Role.EMSP, r.pk))
+    rank: dict[str, int] = {Role.HUB: 0, Role.EMSP: 1}
+    ordered = sorted(roles, key=lambda r: (rank.get(r.role, 2), r.pk))
     if not ordered:
         return None
     return Party(ordered[0].country_code.upper(), ordered[0].party_id.upper())
@@ -38,16 +42,31 @@ def partner_addressee(partner: Partner) -> Party | None:
     return addressee(partner.roles.all())
 
 
-def routing_headers(to: Party | None) -> dict[str, str]:
-    """OCPI-from-* (us) and, when known, OCPI-to-* (`to`) for a functional-module message.
+def routing_headers(to: Party | None, sender: Party | None = None) -> dict[str, str]:
+    """OCPI-from-* (`sender`: one of our parties, by default the primary one) and, when
+    known, OCPI-to-* (`to`) for a functional-module message.
 
-    Configuration modules (versions, credentials) must not carry them.
+    Configuration modules (versions, credentials, hubclientinfo) must not carry them.
     """
+    if sender is None:
+        primary = primary_party()
+        sender = Party(primary.country_code, primary.party_id)
     headers = {
-        "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
-        "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+        "OCPI-from-country-code": sender.country_code.upper(),
+        "OCPI-from-party-id": sender.party_id.upper(),
     }
     if to is not None:
         headers["OCPI-to-country-code"] = to.country_code
         headers["OCPI-to-party-id"] = to.party_id
     return headers
+
+
+def sent_by(routing: dict[str, str], sender: Party) -> dict[str, str]:
+    """`routing` with OCPI-from-* naming `sender`: a push of a Location comes from the party
+    that owns it (OCPI 2.2.1, Transport and format, Message Routing: FROM is the requesting
+    party; the URL segments of a Client Owned Object carry the same owner)."""
+    return {
+        **routing,
+        "OCPI-from-country-code": sender.country_code.upper(),
+        "OCPI-from-party-id": sender.party_id.upper(),
+    }

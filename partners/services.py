@@ -18,7 +18,7 @@ from .credentials import our_credentials
 from .discovery import discover, locations_receiver_url, store_discovery
 from .handshake_slots import handshake_slot
 from .models import IssuedToken, Partner, PartnerRole, Role
-from .signals import partner_resumed
+from .signals import partner_resumed, send_partner_registered_after_commit
 from .tokens import generate_token, hash_token
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ def credentials_register(*, token: IssuedToken, credentials: dict) -> dict:
         partner.unregistered_at = None
         partner.registered_by = "them"
         partner.save()
+        send_partner_registered_after_commit(partner)
     logger.info(
         "Partner %s registered with us (OCPI %s, locations receiver: %s)",
         partner.name,

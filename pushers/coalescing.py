@@ -56,6 +56,7 @@ class Change:
     connector_id: int | None
     changed_at: datetime
     full_sync: FullSync | None = None
+    retire: bool = False  # a Location PUT with every EVSE REMOVED (roaming agreements)
 
 
 def lock_lanes(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Lane]:
@@ -158,11 +159,14 @@ class Merger:
                 connector_id=change.connector_id,
                 full_sync=change.full_sync,
                 queued_at=change.changed_at,
+                retire=change.retire,
             )
         else:
             existing.method, existing.fields = combined(
                 existing.method, existing.fields, method, change.fields
             )
+            if method == Method.PUT:  # the newer PUT says what goes: the Location, or its end
+                existing.retire = change.retire
             existing.changes += 1
             existing.full_sync = change.full_sync or existing.full_sync
             existing.queued_at = max(existing.queued_at, change.changed_at)
@@ -183,6 +187,15 @@ class Merger:
                     self.superseded.setdefault(f"Covered by the PUT of {key}.", []).append(other.pk)
         return True
 
+    def drop(self, lane: Lane, reason: str) -> None:
+        """Forget the lane's pending Deliveries (superseded, with `reason`)."""
+        pending = self.pending[lane.pk]
+        for key, delivery in list(pending.items()):
+            del pending[key]
+            if delivery.pk is not None:
+                self.changed.pop(delivery.pk, None)
+                self.superseded.setdefault(reason, []).append(delivery.pk)
+
     def save(self) -> None:
         now = clock.now()
         for error, pks in self.superseded.items():
@@ -192,7 +205,7 @@ class Merger:
         if self.changed:
             Delivery.objects.bulk_update(
                 list(self.changed.values()),
-                ["method", "fields", "changes", "full_sync", "queued_at"],
+                ["method", "fields", "changes", "full_sync", "queued_at", "retire"],
             )
         new = [d for lane in self.pending.values() for d in lane.values() if d.pk is None]
         if new:
@@ -237,10 +250,11 @@ def back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) -> 
         )
         delivery.refresh_from_db()
         method, fields = delivery.method, list(delivery.fields)
-        changes, queued_at = delivery.changes, delivery.queued_at
+        changes, queued_at, retire = delivery.changes, delivery.queued_at, delivery.retire
         if newer is not None:
             queued_at = newer.queued_at
             method, fields = combined(method, fields, newer.method, newer.fields)
+            retire = newer.retire if newer.method == Method.PUT else retire
             changes += newer.changes
             Delivery.objects.filter(pk=newer.pk).update(
                 status=Status.SUPERSEDED,
@@ -254,4 +268,5 @@ def back_to_pending(delivery: Delivery, *, next_attempt_at: datetime | None) -> 
             changes=changes,
             queued_at=queued_at,
             next_attempt_at=next_attempt_at,
+            retire=retire,
         )

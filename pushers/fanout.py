@@ -14,9 +14,19 @@ Location's records: the one holding the newer change could lock the lanes first,
 Delivery be sent before the older change's was even written; the partner then got the older
 `last_updated` last, and set its Location's back to it (OCPI 2.2.1, Locations module, 8.2.2
 Receiver Interface: a PUT or PATCH of an EVSE or Connector updates its Location's).
+
+Roaming agreements (`locations.sharing`): a change goes only to the partners that may see
+its Location *now* (read once the records are taken, so a withdrawal committed before is
+seen); a change of the agreements itself names the partners that gained the Location and
+those that lost it. One that gained it (and still sees it) gets a PUT of the whole Location;
+one that lost it (and still does not see it) loses its pending Deliveries of it and, when it
+may hold the Location (`targets.may_hold`), gets its retirement: a PUT with every EVSE
+REMOVED, once; nothing after it. A retirement that a later sharing overtakes becomes that
+sharing's PUT (coalescing: the newer PUT says what goes).
 """
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
@@ -111,7 +121,21 @@ def _fan_out_once(ids: set[int], *, batch: int, others: int) -> tuple[set[int], 
         ChangeRecord.objects.filter(pk__in=[r.pk for r in records]).update(fanned_out_at=now)
         merger = Merger(lanes.values())
         touched: dict[int, Lane] = {}
+        audience = targets.audiences(location_ids, partner_ids)
+        withdrawn = [
+            lanes[(p, r.location_id)].pk
+            for r in records
+            for p in r.withdrawn_from
+            if (p, r.location_id) in lanes
+        ]
+        held = targets.may_hold(Q(pk__in=withdrawn)) if withdrawn else set()
         for record in records:
+            if record.shared_with or record.withdrawn_from:
+                for lane in _agreement_changed(
+                    record, lanes, audience[record.location_id], held, merger
+                ):
+                    touched[lane.pk] = lane
+                continue
             # A Connector deleted since: its deletion was recorded as a PUT of the EVSE.
             if record.level == Level.CONNECTOR and record.connector_id is None:
                 continue
@@ -124,7 +148,10 @@ def _fan_out_once(ids: set[int], *, batch: int, others: int) -> tuple[set[int], 
                 connector_id=record.connector_id,
                 changed_at=record.last_updated,
             )
+            sees = audience[record.location_id]
             for partner_id in partner_ids:
+                if partner_id not in sees:
+                    continue  # not shared with it (roaming agreements)
                 lane = lanes[(partner_id, record.location_id)]
                 merger.merge(lane, change)
                 touched[lane.pk] = lane
@@ -132,3 +159,40 @@ def _fan_out_once(ids: set[int], *, batch: int, others: int) -> tuple[set[int], 
         wake = lanes_to_wake(touched.values())
         transaction.on_commit(lambda: queue.enqueue_lanes(wake))
     return ids & {r.pk for r in records}, len(records) == batch, list(touched)
+
+
+def _agreement_changed(
+    record: ChangeRecord,
+    lanes: dict[tuple[int, int], Lane],
+    sees: set[int],
+    held: set[int],
+    merger: Merger,
+) -> list[Lane]:
+    """A change of the Location's roaming agreements, for the partners it names that
+    receive pushes: the whole Location to those that may see it now, its retirement to those
+    that may not and may hold it (see the module docstring). Returns the lanes merged into."""
+    put = Change(
+        level=Level.LOCATION,
+        method=ChangeRecord.Method.PUT,
+        fields=[],
+        location_id=record.location_id,
+        evse_id=None,
+        connector_id=None,
+        changed_at=record.last_updated,
+    )
+    merged = []
+    for partner_id in dict.fromkeys([*record.shared_with, *record.withdrawn_from]):
+        lane = lanes.get((partner_id, record.location_id))
+        if lane is None:
+            continue  # receives no pushes
+        if partner_id in sees:
+            merger.merge(lane, put)  # shared (again): a PUT of the whole Location
+        elif partner_id in record.withdrawn_from:
+            merger.drop(lane, "Not shared with this partner any more (roaming agreements).")
+            if lane.pk not in held:
+                continue  # it never got the Location: nothing to retire
+            merger.merge(lane, replace(put, retire=True))
+        else:
+            continue  # shared, then withdrawn again since: that withdrawal's record retires it
+        merged.append(lane)
+    return merged

@@ -23,10 +23,12 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from partners.routing import Party, sent_by
 from versions.client import OcpiCallFailed, join_url, ocpi_request
+from versions.logcontext import log_ids
 
 from . import clock, debounce, lane_sql, outcomes, queue, rounds, slots, targets
-from .messages import Message
+from .messages import Message, Skip
 from .messages import build_messages as messages_for
 from .models import Delivery, DeliveryAttempt, Lane
 from .rounds import Sent
@@ -112,7 +114,8 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
     try:
         while next_lane is not None:
             before = result.sent
-            stop = _send_lane(next_lane, result, max_messages, budget)
+            with log_ids(partner_id=partner_id, lane_id=next_lane):
+                stop = _send_lane(next_lane, result, max_messages, budget)
             if result.sent == before:
                 idle.add(next_lane)
             if stop or result.sent >= max_messages or budget.spent():
@@ -260,21 +263,27 @@ def _target_now(lane: Lane) -> Target | None:
     return targets.target(partner=now.partner, receiver_url=now.receiver_url, roles=now.roles)
 
 
-def _send(delivery: Delivery, message: Message | None, target: Target) -> Sent:
+def _send(delivery: Delivery, message: Message | Skip | None, target: Target) -> Sent:
+    if isinstance(message, Skip) or message is None:
+        # No call: the object is gone (its parent's PUT carries it), or the partner may no
+        # longer see it (roaming agreements).
+        skipped = message.reason if message is not None else ""
+        return Sent(
+            delivery=delivery, message=None, started=clock.now(), gone=True, skipped=skipped
+        )
     item = Sent(delivery=delivery, message=message, started=clock.now())
-    if message is None:
-        item.gone = True  # the object is gone; its parent's PUT carries it
-        return item
     item.url = join_url(target.receiver_url, *message.segments)
     try:
-        item.result = ocpi_request(
-            message.method,
-            item.url,
-            token=target.token,
-            base64_token=target.base64_token,
-            body=message.body,
-            routing=target.routing,
-        )
+        with log_ids(delivery_id=delivery.pk):
+            item.result = ocpi_request(
+                message.method,
+                item.url,
+                token=target.token,
+                base64_token=target.base64_token,
+                body=message.body,
+                # From the Location's owner (its first two segments): one of our parties.
+                routing=sent_by(target.routing, Party(*message.segments[:2])),
+            )
     except OcpiCallFailed as exc:
         verdict = outcomes.classify_no_answer(exc)
     except SoftTimeLimitExceeded:

@@ -6,15 +6,23 @@ is built when it is sent, so a late delivery never carries stale data. A PATCH c
 changed fields and `last_updated` (mandatory in every PATCH); a field that was emptied
 cannot be sent in a PATCH (an absent field means "unchanged"), so then the object is PUT
 whole (OCPI 2.2.1, Transport and format, "PATCH").
+
+Roaming agreements (`locations.sharing`): the read of the Location says whether the lane's
+partner may see it now, so nothing of a Location withdrawn from a partner goes out, even a
+Delivery fanned out just before the withdrawal; the one message that does is its retirement,
+a PUT of the Location with every EVSE REMOVED (OCPI 2.2.1, Locations module, 8.1 Flow and
+Lifecycle: an EVSE is "deleted" by setting its status to REMOVED).
 """
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 
+from locations.enums import Status
 from locations.models import EVSE, Connector, Location
 from locations.serializers import connector_data, evse_data, location_data
+from locations.sharing import visible_to
 
 from .models import ChangeRecord, Delivery
 
@@ -29,6 +37,18 @@ class Message:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Skip:
+    """No call for this Delivery, and why (written down as its outcome)."""
+
+    reason: str
+
+
+GONE = Skip("The object is gone; its parent's PUT carries it.")
+HIDDEN = Skip("Not shared with this partner any more (roaming agreements).")
+SHARED_AGAIN = Skip("Shared with this partner again: a PUT of the Location follows.")
+
+
 @dataclass
 class _State:
     """What was read of one Location: the whole tree, or only what the Deliveries name."""
@@ -36,6 +56,7 @@ class _State:
     location: Location | None
     evses: dict[int, EVSE]
     connectors: dict[int, tuple[Connector, EVSE]] | None  # None: the tree was not read
+    visible: bool = True  # the partner may see the Location now (roaming agreements)
 
     @property
     def tree(self) -> bool:
@@ -46,16 +67,17 @@ class _NeedsTree(Exception):
     """A PATCH turned into a PUT needs children that were not read."""
 
 
-def build_messages(location_id: int, deliveries: list[Delivery]) -> dict[int, Message | None]:
-    """The message of each Delivery (by id) of one Location; None when there is nothing to
-    send any more (a Connector deleted since: its EVSE's PUT carries the news).
+def build_messages(location_id: int, deliveries: list[Delivery]) -> dict[int, Message | Skip]:
+    """The message of each Delivery (by id) of one Location (all of one partner); a Skip when
+    there is nothing to send any more: a Connector deleted since (its EVSE's PUT carries the
+    news), a Location its partner may no longer see, a retirement of one shared again.
 
     One read of the current state: the whole tree (3 queries) when a PUT or a Connector is
     among them, else the EVSEs named (1 query) and/or the Location's columns (1 query); the
     tree is read afterwards only for a PATCH that must become a PUT.
     """
     state = _read(location_id, deliveries, tree=_needs_tree(deliveries))
-    out: dict[int, Message | None] = {}
+    out: dict[int, Message | Skip] = {}
     later: list[Delivery] = []
     for delivery in deliveries:
         try:
@@ -73,45 +95,84 @@ def _needs_tree(deliveries: list[Delivery]) -> bool:
     return any(d.method == Method.PUT or d.level == Level.CONNECTOR for d in deliveries)
 
 
+def _visible(partner_id: int, path: str = "") -> ExpressionWrapper:
+    """The partner may see the Location, as a column of the same read (no query more)."""
+    return ExpressionWrapper(visible_to(partner_id, path), output_field=BooleanField())
+
+
 def _read(location_id: int, deliveries: list[Delivery], *, tree: bool) -> _State:
+    partner_id = deliveries[0].partner_id
     if tree:
-        location = (
-            Location.objects.prefetch_related(
-                Prefetch(
-                    "evses",
-                    queryset=EVSE.objects.order_by("row_id").prefetch_related(
-                        Prefetch("connectors", queryset=Connector.objects.order_by("row_id"))
-                    ),
-                )
-            )
-            .filter(pk=location_id)
-            .first()
-        )
-        if location is None:
-            return _State(None, {}, {})
-        evses = {evse.pk: evse for evse in location.evses.all()}
-        connectors = {c.pk: (c, e) for e in evses.values() for c in e.connectors.all()}
-        return _State(location, evses, connectors)
-    evses = {}
+        return _read_tree(location_id, partner_id)
+    evses: dict[int, EVSE] = {}
+    visible = True
     evse_ids = [d.evse_id for d in deliveries if d.level == Level.EVSE and d.evse_id is not None]
     if evse_ids:
-        evses = {e.pk: e for e in EVSE.objects.select_related("location").filter(pk__in=evse_ids)}
+        rows = (
+            EVSE.objects.select_related("location")
+            .filter(pk__in=evse_ids)
+            .annotate(partner_may_see=_visible(partner_id, "location__"))
+        )
+        evses = {e.pk: e for e in rows}
+        visible = all(getattr(e, "partner_may_see", True) for e in evses.values())
+    location: Location | None
     if any(d.level == Level.LOCATION for d in deliveries):
         # A PATCH of Location columns needs no EVSEs.
         location = (
             Location.objects.prefetch_related(Prefetch("evses", queryset=EVSE.objects.none()))
             .filter(pk=location_id)
+            .annotate(partner_may_see=_visible(partner_id))
             .first()
         )
+        visible = getattr(location, "partner_may_see", visible)
     else:
         location = next(iter(evses.values())).location if evses else None
-    return _State(location, evses, None)
+    return _State(location, evses, None, visible)
 
 
-def _message(delivery: Delivery, state: _State) -> Message | None:
+def _read_tree(location_id: int, partner_id: int) -> _State:
+    location = (
+        Location.objects.prefetch_related(
+            Prefetch(
+                "evses",
+                queryset=EVSE.objects.order_by("row_id").prefetch_related(
+                    Prefetch("connectors", queryset=Connector.objects.order_by("row_id"))
+                ),
+            )
+        )
+        .filter(pk=location_id)
+        .annotate(partner_may_see=_visible(partner_id))
+        .first()
+    )
+    if location is None:
+        return _State(None, {}, {})
+    evses = {evse.pk: evse for evse in location.evses.all()}
+    connectors = {c.pk: (c, e) for e in evses.values() for c in e.connectors.all()}
+    return _State(location, evses, connectors, location.partner_may_see)
+
+
+def _retired(location: Location) -> dict[str, Any]:
+    """The Location as a partner that may no longer see it keeps it: every EVSE REMOVED,
+    as of the withdrawal (the Location's `last_updated`, stamped by it)."""
+    data = location_data(location)
+    for evse in data["evses"]:
+        evse["status"] = Status.REMOVED.value
+        evse["last_updated"] = data["last_updated"]
+    return data
+
+
+def _message(delivery: Delivery, state: _State) -> Message | Skip:
     location = state.location
     if location is None:
-        return None
+        return GONE
+    if delivery.retire:
+        if state.visible:
+            return SHARED_AGAIN
+        return Message(
+            Method.PUT, [location.country_code, location.party_id, location.id], _retired(location)
+        )
+    if not state.visible:
+        return HIDDEN
     method, level, fields = delivery.method, delivery.level, delivery.fields
     segments = [location.country_code, location.party_id, location.id]
     evse: EVSE | None = None
@@ -120,14 +181,14 @@ def _message(delivery: Delivery, state: _State) -> Message | None:
     elif level == Level.EVSE:
         evse = state.evses.get(delivery.evse_id or 0)
         if evse is None:
-            return None
+            return GONE
         put = method == Method.PUT
         data = evse_data(evse, connectors=list(evse.connectors.all()) if put else [])
         segments.append(evse.uid)
     else:
         found = (state.connectors or {}).get(delivery.connector_id or 0)
         if found is None:  # deleted since: its EVSE's PUT carries the news
-            return None
+            return GONE
         connector, evse = found
         data = connector_data(connector)
         segments += [evse.uid, connector.id]

@@ -36,6 +36,11 @@ class ChangeRecord(models.Model):
         "locations.Connector", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     fields = models.JSONField(default=list, blank=True, help_text="OCPI fields a PATCH carries.")
+    # A change of the Location's roaming agreements (`locations.sharing`): partner ids that
+    # may see it since, and those that may no longer (the fan-out PUTs it to the first and
+    # retires it at the second).
+    shared_with = models.JSONField(default=list, blank=True)
+    withdrawn_from = models.JSONField(default=list, blank=True)
     last_updated = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by the worker that turned the record into deliveries (in the same transaction).
@@ -122,6 +127,11 @@ class Lane(models.Model):
     # When the debounce's deferred send is due: a `send_lane` task was queued for that moment
     # (countdown). If that task is lost, the sweeper finds the lane's open Deliveries.
     next_send_at = models.DateTimeField(null=True, blank=True)
+    # Whether the partner may hold this Location: set by a message of it the partner took,
+    # cleared when it took its retirement (a PUT with every EVSE REMOVED). Withdrawing the
+    # Location from the partner retires it there only when this is set (or a message of it
+    # may have reached them without an answer): roaming agreements, `fanout`.
+    partner_holds = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -204,6 +214,9 @@ class Delivery(models.Model):
         FullSync, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # A PUT of the Location with every EVSE REMOVED: the Location is no longer shared with
+    # this partner (roaming agreements, `locations.sharing`).
+    retire = models.BooleanField(default=False)
     changes = models.PositiveIntegerField(default=1, help_text="Changes merged into it.")
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -307,3 +320,21 @@ class SendSlot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.number} of partner {self.partner_id}"
+
+
+class PushTally(models.Model):
+    """What the sweeper deleted, counted: attempts by outcome and succeeded deliveries'
+    latency buckets of one partner, so that the push counters of `/metrics` (computed from
+    the rows at scrape time, `metrics`) never go down when old history is forgotten."""
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40, help_text="e.g. attempt:success, latency_le:0.5")
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="unique_push_tally"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} (partner {self.partner_id})"

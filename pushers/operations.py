@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from locations.models import Location
+from locations.sharing import visible_to
 
 from . import clock, fanout, queue, targets
 from .coalescing import Change, merge_changes
@@ -30,7 +31,8 @@ def push_state(partner_id: int) -> PartnerPushState:
 def full_sync_start(
     *, partner_id: int, requested_by: str = "", continue_in_tasks: bool = True
 ) -> FullSync | None:
-    """Queue a PUT of every Location to one partner (subsuming its pending changes): the
+    """Queue a PUT of every Location the partner may see (subsuming its pending changes),
+    and the retirement of those it may no longer see but may hold (roaming agreements): the
     first batch in this process, the rest by tasks (the sweeper, `ocpi_push_sync`; the
     admin uses `full_sync_request`, which leaves the first batch to a worker too).
 
@@ -72,7 +74,7 @@ def _full_sync_create(*, partner_id: int, requested_by: str) -> FullSync | None:
         sync = FullSync.objects.create(
             partner_id=partner_id,
             requested_by=requested_by[:100],
-            total=_locations().count(),
+            total=_locations(partner_id).count(),
         )
         push_state(partner_id)
         PartnerPushState.objects.filter(partner_id=partner_id).update(
@@ -81,9 +83,21 @@ def _full_sync_create(*, partner_id: int, requested_by: str) -> FullSync | None:
     return sync
 
 
-def _locations() -> QuerySet[Location]:
-    """The Locations a full sync sends."""
-    return Location.objects.all()
+def _locations(partner_id: int) -> QuerySet[Location]:
+    """The Locations a full sync sends: those the partner may see (roaming agreements)."""
+    return Location.objects.filter(visible_to(partner_id))
+
+
+def _retirements(partner_id: int) -> list[int]:
+    """Locations the partner may no longer see but may hold: a full sync retires them again
+    (a retirement lost in an outage is sent again)."""
+    visible = _locations(partner_id).values("pk")
+    hidden_lanes = Q(partner_id=partner_id) & ~Q(location_id__in=visible)
+    return list(
+        Lane.objects.filter(pk__in=targets.may_hold(hidden_lanes))
+        .order_by("location_id")
+        .values_list("location_id", flat=True)
+    )
 
 
 def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
@@ -105,11 +119,14 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
         after = sync.queued_until if sync.queued_until is not None else -1
         size = settings.PUSH_FULL_SYNC_BATCH
         location_ids = list(
-            _locations()
+            _locations(sync.partner_id)
             .filter(row_id__gt=after)
             .order_by("row_id")
             .values_list("row_id", flat=True)[:size]
         )
+        done = len(location_ids) < size
+        # With the last batch, the Locations to retire (few: those withdrawn from it).
+        retired = _retirements(sync.partner_id) if done else []
         lanes = merge_changes(
             (
                 sync.partner_id,
@@ -122,15 +139,18 @@ def full_sync_continue(sync_id: int, *, continue_in_tasks: bool = True) -> bool:
                     connector_id=None,
                     changed_at=now,
                     full_sync=sync,
+                    retire=retire,
                 ),
             )
-            for location_id in location_ids
+            for location_id, retire in [
+                *((pk, False) for pk in location_ids),
+                *((pk, True) for pk in retired),
+            ]
         )
         wake = fanout.lanes_to_wake(lanes)
-        sync.locations_queued += len(location_ids)
+        sync.locations_queued += len(location_ids) + len(retired)
         if location_ids:
             sync.queued_until = location_ids[-1]
-        done = len(location_ids) < size
         if done:
             sync.queuing_done_at = now
             sync.total = sync.locations_queued

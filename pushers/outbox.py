@@ -48,6 +48,8 @@ def _record(change: Change) -> ChangeRecord:
         evse_id=change.evse_row_id,
         connector_id=change.connector_row_id,
         fields=list(change.fields),
+        shared_with=list(change.shared_with),
+        withdrawn_from=list(change.withdrawn_from),
         last_updated=change.last_updated,
     )
 

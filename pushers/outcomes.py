@@ -8,10 +8,12 @@
   back to pending and its lane backs off: exponential backoff with jitter (`backoff`), one
   attempt per lane per step, retried by the task that failed (`tasks.send_lane`).
 - **Permanent** (the same request would fail again): any other answer (HTTP 4xx, OCPI 2xxx,
-  OCPI 4xxx). The Delivery is parked as failed and never retried by itself; a parked PATCH
-  is healed by a PUT of the whole Location (`heal`), since the partner may not have the
-  object (OCPI 2.2.1, Transport and format, "PATCH": when a PATCH fails, GET the object and
-  PUT it if the receiver lacks it; a PUT that fails in turn is only parked).
+  OCPI 4xxx). The Delivery is parked as failed and never retried by itself; a parked PATCH,
+  or a parked PUT of an EVSE or a Connector, is healed by a PUT of the whole Location
+  (`heal`), since the partner may not have the object or its parent (OCPI 2.2.1, Transport
+  and format, "PATCH": when a PATCH fails, GET the object and PUT it if the receiver lacks
+  it; an EVSE or Connector PUT below a Location the receiver lacks fails the same way). A
+  PUT of a whole Location that fails in turn is only parked.
 - **The retry window** (PUSH_RETRY_WINDOW, from a Delivery's first failure): past it we stop
   replaying history; the partner's open Deliveries expire and a full sync is scheduled
   (`expire_partner`), started by the sweeper once PUSH_FULL_SYNC_RETRY_INTERVAL has passed.
@@ -32,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
+from locations.sharing import may_see
 from versions.client import OcpiCallFailed, OcpiResult, PartnerUrlRefused
 
 from . import clock
@@ -124,8 +127,12 @@ def window_exceeded(first_failure: datetime, now: datetime) -> bool:
 
 
 def heal(lane: Lane, parked: Delivery, method: str) -> None:
-    """After a refused PATCH, queue a PUT of the whole Location (see the module docstring)."""
-    if method != Method.PATCH:
+    """After a refused PATCH, or a refused PUT of an EVSE or Connector, queue a PUT of the
+    whole Location (see the module docstring); never of one the partner may no longer see
+    (roaming agreements), nor after a refused retirement (a PUT of the whole Location)."""
+    if (method != Method.PATCH and parked.level == Level.LOCATION) or parked.retire:
+        return
+    if not may_see(parked.location_id, lane.partner_id):
         return
     merge_one(
         lane,

@@ -20,12 +20,15 @@ index on its time column (migration 0006), not by scanning the table.
 Full syncs (a row per sync, shown as a partner's last sync) are kept.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 
+from . import metrics
 from .models import ChangeRecord, Delivery, DeliveryAttempt
 
 Status = Delivery.Status
@@ -53,19 +56,29 @@ def cutoffs(now: datetime) -> dict[str, datetime]:
     }
 
 
-def _delete_in_batches(rows: QuerySet, oldest_first: str) -> int:
-    """Delete `rows` a batch of primary keys at a time: a constant number of statements per
-    batch (a Delivery's attempts go with it in one statement, Django's cascade)."""
+def _delete_in_batches(
+    rows: QuerySet, oldest_first: str, tally: Callable[[QuerySet], None] | None = None
+) -> int:
+    """Delete `rows` a batch of primary keys at a time, each batch locked in a transaction
+    of its own and added to the /metrics tallies first (`tally`, so that two runs never
+    count a row twice and the counters never go down): a constant number of statements per
+    batch (a Delivery's attempts go with it, Django's cascade)."""
     size = settings.PUSH_PURGE_BATCH
     deleted = 0
     for _ in range(settings.PUSH_PURGE_MAX_BATCHES):
-        # Oldest first by the indexed time column: the index serves both filter and order.
-        ids = list(rows.order_by(oldest_first).values_list("pk", flat=True)[:size])
-        if not ids:
-            break
-        # `rows` again: a row that changed meanwhile (a failed Delivery an operator retries
-        # now) no longer matches and stays.
-        _, per_model = rows.filter(pk__in=ids).delete()
+        with transaction.atomic():
+            # Oldest first by the indexed time column: the index serves filter and order.
+            ids = list(
+                rows.select_for_update().order_by(oldest_first).values_list("pk", flat=True)[:size]
+            )
+            if not ids:
+                break
+            # `rows` again: a row that changed meanwhile (a failed Delivery an operator
+            # retries now) no longer matches and stays.
+            batch = rows.filter(pk__in=ids)
+            if tally is not None:
+                tally(batch)
+            _, per_model = batch.delete()
         deleted += per_model.get(rows.model._meta.label, 0)
         if len(ids) < size:
             break
@@ -78,16 +91,19 @@ def purge(*, now: datetime) -> Purged:
     purged.attempts = _delete_in_batches(
         DeliveryAttempt.objects.filter(started_at__lt=keep["attempts"]),
         "started_at",
+        metrics.tally_attempts,
     )
     purged.deliveries = _delete_in_batches(
         Delivery.objects.exclude(status__in=[*Delivery.OPEN, Status.FAILED]).filter(
             finished_at__lt=keep["deliveries"]
         ),
         "finished_at",
+        metrics.tally_deliveries,
     )
     purged.failed_deliveries = _delete_in_batches(
         Delivery.objects.filter(status=Status.FAILED, finished_at__lt=keep["failed_deliveries"]),
         "finished_at",
+        metrics.tally_deliveries,
     )
     purged.change_records = _delete_in_batches(
         ChangeRecord.objects.filter(

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from versions.client import OcpiResult
 
 from . import clock, coalescing, lane_sql, outcomes
-from .messages import Message
+from .messages import GONE, Message
 from .models import Delivery, DeliveryAttempt, Lane, PartnerPushState
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Sent:
     warning: str = ""
     result: OcpiResult | None = None  # None: no answer (or no call)
     gone: bool = False  # no call: the object is gone, its parent's PUT carries it
+    skipped: str = ""  # why there was no call (`messages.Skip`)
 
     @property
     def method(self) -> str:
@@ -80,7 +81,10 @@ def record_round(
     Outcome = DeliveryAttempt.Outcome
     now = clock.now()
     partner_id = lane.partner_id
-    gone = [s.delivery.pk for s in sent if s.gone]
+    gone: dict[str, list[int]] = {}  # no call, and why → those Deliveries
+    for s in sent:
+        if s.gone:
+            gone.setdefault(s.skipped or GONE.reason, []).append(s.delivery.pk)
     calls = [s for s in sent if not s.gone]
     ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
     parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
@@ -98,6 +102,10 @@ def record_round(
         if ok and failed is None:
             lane.retry_at, lane.failures = None, 0
             lane_update.update(retry_at=None, failures=0)
+        if ok and ok[-1].delivery.retire == lane.partner_holds:
+            # The partner took the Location (any message of it) or its retirement, the last
+            # one counting (roaming agreements: `fanout` retires only what it may hold).
+            lane.partner_holds = lane_update["partner_holds"] = not ok[-1].delivery.retire
         reset_earlier = False  # an earlier round of this task succeeded (not written yet)
         if state is not None:
             if failed is not None:  # the backoff written below must not be reset later
@@ -127,11 +135,9 @@ def record_round(
                 for s in calls
             ]
         )
-        if gone:
-            Delivery.objects.filter(pk__in=gone, status=Status.SENDING).update(
-                status=Status.SUPERSEDED,
-                finished_at=now,
-                last_error="The object is gone; its parent's PUT carries it.",
+        for reason, pks in gone.items():
+            Delivery.objects.filter(pk__in=pks, status=Status.SENDING).update(
+                status=Status.SUPERSEDED, finished_at=now, last_error=reason
             )
         lane_sql.mark_succeeded(
             ((s.delivery.pk, s.http_status, s.ocpi_status, s.duration_ms) for s in ok),

@@ -10,6 +10,8 @@ from typing import Any
 
 from celery import shared_task
 
+from versions.logcontext import log_ids
+
 from . import clock, fanout, lanes, operations, retention, sweeper
 from .models import Delivery
 from .outcomes import TASK_RETRY_ON_DATABASE_ERROR
@@ -18,7 +20,8 @@ from .outcomes import TASK_RETRY_ON_DATABASE_ERROR
 # The records stay un-fanned-out if every retry fails, and the sweeper queues them again.
 @shared_task(acks_late=True, max_retries=5, **TASK_RETRY_ON_DATABASE_ERROR)
 def fan_out_changes(change_ids: list[int]) -> int:
-    return len(fanout.fan_out_changes(change_ids))
+    with log_ids(change_ids=change_ids):
+        return len(fanout.fan_out_changes(change_ids))
 
 
 # max_retries=None: the bound of a push's retries is the retry window, checked against the

@@ -33,7 +33,7 @@ from pushers.models import ChangeRecord, Delivery, FullSync, Lane, PartnerPushSt
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
 
 # Set to False once the locations actions declare their permissions (see the module doc).
-LOCATIONS_ACTIONS_PENDING = True
+LOCATIONS_ACTIONS_PENDING = False
 
 PARTNER_TOKEN = "matrix-partner-token-c-0123456789"
 OUTGOING_TOKEN = "their-secret-token-for-us-4321"

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from locations.services import location_create
-from partners.models import IssuedToken, Partner
+from partners.models import HubClientInfo, IssuedToken, Partner
 from partners.services import issued_token_create, partner_create
 from tests.conftest import PARTNER_TOKEN, token_header
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
@@ -116,7 +116,18 @@ def fuzz_world(db, partner):
         )
     pending = Partner.objects.create(name="Registering", state=Partner.State.PENDING)
     token_a = issued_token_create(partner=pending, kind=IssuedToken.Kind.A, token="fuzz-token-a")
-    yield {"token_c": PARTNER_TOKEN, "token_a": token_a}
+    hub, token_hub = partner_create(
+        name="Fuzzing hub", role="HUB", country_code="DE", party_id="HBZ", token="fuzz-hub-token"
+    )
+    HubClientInfo.objects.create(
+        partner=hub,
+        country_code="FR",
+        party_id="MSP",
+        role="EMSP",
+        status="CONNECTED",
+        last_updated="2024-03-01T10:00:00Z",
+    )
+    yield {"token_c": PARTNER_TOKEN, "token_a": token_a, "token_hub": token_hub}
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
@@ -133,9 +144,18 @@ def load_schema():
 schema = load_schema()
 
 
+# HubClientInfo: parties the fuzzing hub announced, besides the ones the fuzzer invents.
+CLIENT_INFO_PARTIES = [
+    {"country_code": "FR", "party_id": "MSP"},
+    {"country_code": "fr", "party_id": "msp"},  # CiString
+]
+
+
 @schema.hook
 def before_generate_path_parameters(context, strategy):
     # Mostly invented ids (404/2003), but existing objects at every depth too.
+    if "/hubclientinfo/" in context.operation.path:
+        return st.one_of(strategy, st.sampled_from(CLIENT_INFO_PARTIES))
     depth = context.operation.path.count("{")
     if not depth:
         return strategy
@@ -167,6 +187,8 @@ def authorization_for(case, world) -> str:
       PUT with token C would call the generated `url` and rotate the fuzzer's own token.
     - DELETE: unregisters, so each example gets a fresh registered partner of its own.
     """
+    if "/hubclientinfo/" in case.path:
+        return token_header(world["token_hub"])  # only a hub may use the module
     if case.path.endswith("/credentials"):
         if case.method == "PUT":
             return token_header(world["token_a"])

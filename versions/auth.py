@@ -30,7 +30,12 @@ class CallerToken(Protocol):
         ...
 
     def parties(self) -> Collection[tuple[str, str]]:
-        """(country code, party id) of every role the caller speaks for, upper case."""
+        """(country code, party id) of every role of the caller, upper case."""
+        ...
+
+    def refusal_as(self, country_code: str, party_id: str) -> str | None:
+        """None when the caller may send requests as this party (its own role, or a party
+        a hub forwards for); else why not, for the caller."""
         ...
 
 
@@ -92,22 +97,36 @@ class IsRegisteredOrRegisteringPartner(permissions.BasePermission):
 
 
 class ForeignParty(OcpiError):
-    """OCPI-from-* names a party that is not one of the caller's roles: HTTP 403 + 2000."""
+    """OCPI-from-* names a party the caller does not speak for: HTTP 401 + 2000.
 
-    http_status = 403
+    The token is known but not authorised for that party. OCPI 2.2.1 answers a request that
+    is not authorised with HTTP 401 (Transport and format, Authorization header: a token
+    used where it gives no access), and keeps "no HTTP error, the result in status_code"
+    for requests from "authenticated and authorised" senders only (Status codes, as
+    corrected on the 2.2.1 bugfix branch). The hub error codes (4001 "unknown receiver")
+    are for a hub's answers, not ours, and no 2xxx code names an unknown sender.
+    """
+
+    http_status = 401
+
+    def to_response(self):
+        response = super().to_response()
+        response["WWW-Authenticate"] = "Token"
+        return response
 
 
 ROUTING_FROM_HEADERS = ("HTTP_OCPI_FROM_COUNTRY_CODE", "HTTP_OCPI_FROM_PARTY_ID")
 
 
 def check_routing_headers(request) -> None:
-    """Functional modules: OCPI-from-country-code/party-id, when sent, must be the caller's.
+    """Functional modules: OCPI-from-country-code/party-id, when sent, must be a party the
+    caller speaks for.
 
     No headers: fine (a direct peer-to-peer link needs none; OCPI 2.2.1, Transport and
-    format, "Message Routing"). Only one of the pair: HTTP 400 + 2001. A party that is not
-    one of the calling partner's CredentialsRoles: HTTP 403 + 2000 — the token is valid, but
-    it does not speak for that party (OCPI names no code for this; 401 would wrongly suggest
-    a bad token).
+    format, "Message Routing"). Only one of the pair: HTTP 200 + 2001 (the pair always goes
+    together, ibid., and the request of an authenticated caller reached the OCPI layer). A
+    party the caller does not speak for — not one of its CredentialsRoles and, for a hub,
+    not a party it announced through HubClientInfo — is HTTP 401 + 2000 (`ForeignParty`).
     """
     country, party = (request.META.get(key, "").strip() for key in ROUTING_FROM_HEADERS)
     if not country and not party:
@@ -116,12 +135,9 @@ def check_routing_headers(request) -> None:
         raise InvalidParameters(
             "OCPI-from-country-code and OCPI-from-party-id must be sent together"
         )
-    roles = set(_caller_token(request).parties())
-    if (country.upper(), party.upper()) not in roles:
-        mine = ", ".join(f"{c}*{p}" for c, p in sorted(roles)) or "none"
-        raise ForeignParty(
-            f"OCPI-from {country.upper()}*{party.upper()} is not one of your roles ({mine})"
-        )
+    refusal = _caller_token(request).refusal_as(country, party)
+    if refusal is not None:
+        raise ForeignParty(refusal)
 
 
 class IsRegisteredPartnerWithMatchingRouting(IsRegisteredPartner):

@@ -12,11 +12,20 @@ _DATETIME_RE = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,6}))?Z?$",
     re.ASCII,  # \d must not match other scripts' digits
 )
+# A DateTime with a UTC offset; in a query string an unescaped "+" arrives as a space.
+_WITH_OFFSET_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?[+\- ]\d{2}:?\d{2}$", re.ASCII
+)
 
 
 def parse_ocpi_datetime(value: str) -> datetime:
     """Parse an OCPI DateTime strictly; raise ValueError for anything else."""
     match = _DATETIME_RE.match(value)
+    if match is None and _WITH_OFFSET_RE.match(value):
+        raise ValueError(
+            f"{value[:40]!r} has a UTC offset; an OCPI DateTime is UTC only, e.g. "
+            "2024-03-01T10:00:00Z (convert the time to UTC)"
+        )
     if match is None:
         # At most 40 characters of the value: the message goes back to the client and into logs.
         raise ValueError(

@@ -1,7 +1,8 @@
 """OCPI errors and how each reaches the client (OCPI 2.2.1, Status codes).
 
-Transport-level problems (authentication, bad parameters, unknown objects) get an HTTP error
-status; problems found past the transport layer get HTTP 200 with an OCPI error code. Either
+Transport-level problems (authentication, bodies that are not JSON, unknown objects) get an
+HTTP error status; problems found past the transport layer (bad query parameters or routing
+headers of an authenticated request, invalid objects) get HTTP 200 with an OCPI error code. Either
 way the body is the envelope.
 """
 
@@ -37,10 +38,16 @@ class OcpiError(Exception):
 
 
 class InvalidParameters(OcpiError):
-    """A query parameter or URL segment the transport layer cannot accept: HTTP 400 + 2001."""
+    """A query parameter or routing header of an authenticated request that we cannot accept:
+    HTTP 200 + 2001 "Invalid or missing parameters".
+
+    Such a request has reached the OCPI layer, and a request from an authenticated and
+    authorised sender that reached it must not get an HTTP error (OCPI 2.2.1, Status codes,
+    as corrected on the 2.2.1 bugfix branch); the answer is in `status_code`. The
+    authentication and permission checks run first, so an unknown caller still gets 401.
+    """
 
     ocpi_status = OcpiStatus.INVALID_PARAMETERS
-    http_status = 400
 
 
 class InvalidBody(OcpiError):

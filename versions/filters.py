@@ -1,4 +1,4 @@
-"""django-filter pieces for OCPI list GETs: strict DateTime filters, errors as 400/2001."""
+"""django-filter pieces for OCPI list GETs: strict DateTime filters, errors as HTTP 200 + 2001."""
 
 import django_filters
 from django import forms
@@ -31,7 +31,7 @@ class LastUpdatedFilterSet(django_filters.FilterSet):
     date_to = OcpiDateTimeFilter(field_name="last_updated", lookup_expr="lt")
 
 
-def filter_queryset_or_400(filterset_class, request, queryset):
+def filter_queryset_or_2001(filterset_class, request, queryset):
     filterset = filterset_class(request.GET, queryset=queryset)
     if not filterset.is_valid():
         message = "; ".join(

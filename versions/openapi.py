@@ -98,16 +98,18 @@ UNAUTHORIZED = error(
     "module (token A outside versions and credentials, a suspended partner). Carries "
     "`WWW-Authenticate: Token`.",
 )
+# A functional module also answers 401 when OCPI-from-* names a party the caller does not
+# speak for (versions.auth.ForeignParty).
+FUNCTIONAL_UNAUTHORIZED = error(
+    [2000],
+    "No Authorization header, an unknown token, a token that is not valid for this module "
+    "(token A, a suspended partner), or OCPI-from-country-code/party-id naming a party the "
+    "caller does not speak for: not one of its CredentialsRoles and, for a hub, not a party "
+    "it announced in a ClientInfo (HubClientInfo module). Carries `WWW-Authenticate: Token`.",
+)
 BAD_JSON = error([2000], "The request body is not valid JSON.")
 UNSUPPORTED_MEDIA_TYPE = error([2000], "The request body is not application/json.")
-FUNCTIONAL_MODULE_ERRORS = {
-    401: UNAUTHORIZED,
-    403: error(
-        [2000],
-        "OCPI-from-country-code/party-id name a party that is not one of the caller's "
-        "CredentialsRoles.",
-    ),
-}
+FUNCTIONAL_MODULE_ERRORS = {401: FUNCTIONAL_UNAUTHORIZED}
 
 # --- Headers and parameters --------------------------------------------------------------------
 
@@ -162,8 +164,9 @@ ROUTING_HEADERS = [
         OpenApiParameter.HEADER,
         description="Routing header (OCPI 2.2.1, Transport and format, 4.1.8.2 Message "
         "Routing Headers): the requesting party's country code. Optional; sent with "
-        "OCPI-from-party-id or not at all (one alone is 400/2001), and must name one of the "
-        "caller's CredentialsRoles (else 403/2000). An empty value counts as absent.",
+        "OCPI-from-party-id or not at all (one alone is 200/2001), and must name a party the "
+        "caller speaks for: one of its CredentialsRoles or, for a hub, a party it announced in "
+        "a ClientInfo (else 401/2000). An empty value counts as absent.",
     ),
     OpenApiParameter(
         "OCPI-from-party-id",
@@ -178,7 +181,8 @@ ROUTING_HEADERS = [
         OpenApiParameter.HEADER,
         response=True,
         required=True,
-        description="Our country code (the CPO).",
+        description="Our country code: the party of ours the request's OCPI-to-* named, "
+        "else our primary party.",
     ),
     OpenApiParameter(
         "OCPI-from-party-id",
@@ -186,22 +190,23 @@ ROUTING_HEADERS = [
         OpenApiParameter.HEADER,
         response=True,
         required=True,
-        description="Our party id (the CPO).",
+        description="Our party id (with OCPI-from-country-code).",
     ),
     OpenApiParameter(
         "OCPI-to-country-code",
         {"type": "string", "pattern": COUNTRY_CODE_PATTERN, "maxLength": 2},
         OpenApiParameter.HEADER,
-        response=[200, 400, 404],
-        description="The requesting party: the request's OCPI-from pair, else the partner's "
-        "eMSP role, else its oldest role. Absent on 401/403 (no entitled caller) and when the "
-        "partner has no role.",
+        response=[200, 404],
+        description="The requesting party: the request's OCPI-from pair (for a hub, the party "
+        "it forwards for), else the partner's addressee: its HUB role, else its eMSP role, "
+        "else its oldest role. Absent on 401 (no entitled caller) and when the partner has no "
+        "role.",
     ),
     OpenApiParameter(
         "OCPI-to-party-id",
         {"type": "string", "pattern": PARTY_ID_PATTERN, "maxLength": 3},
         OpenApiParameter.HEADER,
-        response=[200, 400, 404],
+        response=[200, 404],
         description="The requesting party's party id (with OCPI-to-country-code).",
     ),
 ]
@@ -220,7 +225,8 @@ def pagination_parameters(objects: str) -> list[OpenApiParameter]:
             {**query_datetime, "example": "2024-03-01T00:00:00Z"},
             OpenApiParameter.QUERY,
             description=f"Only {objects} with last_updated >= date_from (inclusive). OCPI "
-            "DateTime, UTC, `Z` optional. Anything else is 400/2001; an empty value counts as "
+            "DateTime, UTC, `Z` optional. Anything else (also a UTC offset) is HTTP 200 with "
+            "2001; an empty value counts as "
             "absent.",
         ),
         OpenApiParameter(
@@ -240,23 +246,25 @@ def pagination_parameters(objects: str) -> list[OpenApiParameter]:
             {"type": "integer", "minimum": 1, "maximum": MAX_PAGINATION_INT},
             OpenApiParameter.QUERY,
             description=f"Most {objects} wanted; more than the server's page size (X-Limit) "
-            "is capped to it without an error. Default: the page size. 0 is 400/2001.",
+            "is capped to it without an error. Default: the page size. 0 or a negative value is "
+            "HTTP 200 with 2001.",
         ),
         OpenApiParameter(
             "X-Total-Count",
             {"type": "integer", "minimum": 0},
             OpenApiParameter.HEADER,
             response=[200],
-            required=True,
-            description=f"How many {objects} match the query (date filters, not offset/limit).",
+            # Not on a 200 that refuses the query with 2001: only a page has a count.
+            description=f"How many {objects} match the query (date filters, not offset/limit). "
+            "On every page (1000); absent when the query is refused (2001).",
         ),
         OpenApiParameter(
             "X-Limit",
             {"type": "integer", "minimum": 1},
             OpenApiParameter.HEADER,
             response=[200],
-            required=True,
-            description=f"The server's page size: the most {objects} one page holds.",
+            description=f"The server's page size: the most {objects} one page holds. On every "
+            "page (1000); absent when the query is refused (2001).",
         ),
         OpenApiParameter(
             "Link",

@@ -39,14 +39,21 @@ class InterfaceRole(models.TextChoices):
 class Endpoint:
     identifier: str  # ModuleID
     role: str  # InterfaceRole
-    url_name: str  # Django URL name of the module's root
+    url_name: str  # Django URL name of the module's root ("" when `path` is given)
+    # The module's base path, for a module that serves nothing at its root (a Receiver
+    # interface whose URLs are all below it, e.g. {url}/{country_code}/{party_id}).
+    path: str = ""
 
 
 _endpoints: dict[tuple[str, str], Endpoint] = {}
 
 
-def register_endpoint(*, identifier: ModuleID, role: InterfaceRole, url_name: str) -> None:
-    _endpoints[(identifier, role)] = Endpoint(identifier, role, url_name)
+def register_endpoint(
+    *, identifier: ModuleID, role: InterfaceRole, url_name: str = "", path: str = ""
+) -> None:
+    if bool(url_name) == bool(path):
+        raise ValueError("give the endpoint either a URL name or a base path")
+    _endpoints[(identifier, role)] = Endpoint(identifier, role, url_name, path)
 
 
 def registered_endpoints() -> list[Endpoint]:

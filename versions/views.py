@@ -1,7 +1,5 @@
 from importlib.metadata import PackageNotFoundError, version
 
-from django.conf import settings
-from django.db import connection
 from django.http import JsonResponse
 from rest_framework.views import APIView
 
@@ -9,7 +7,7 @@ from .auth import IsRegisteredOrRegisteringPartner
 from .envelope import OcpiResponse
 from .openapi import version_details_schema, version_list_schema
 from .registry import OCPI_VERSION, SUPPORTED_VERSIONS, registered_endpoints
-from .urls_util import public_reverse
+from .urls_util import public_reverse, public_url
 
 PRODUCT_NAME = "OCPI CPO Server"
 
@@ -38,7 +36,11 @@ class VersionDetailsView(APIView):
 
     def get(self, request):
         endpoints = [
-            {"identifier": e.identifier, "role": e.role, "url": public_reverse(e.url_name)}
+            {
+                "identifier": e.identifier,
+                "role": e.role,
+                "url": public_url(e.path) if e.path else public_reverse(e.url_name),
+            }
             for e in registered_endpoints()
         ]
         return OcpiResponse({"version": OCPI_VERSION, "endpoints": endpoints})
@@ -58,33 +60,3 @@ def server_version(request):
     return JsonResponse(
         {"server": server, "text": f"{PRODUCT_NAME} {server}", "ocpi": list(SUPPORTED_VERSIONS)}
     )
-
-
-def _database_ok() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-        return f"{type(exc).__name__}"
-    return None
-
-
-def _broker_ok() -> str | None:
-    # The project's Celery app (the current one), without importing the project package.
-    from celery import current_app
-
-    try:
-        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-    except Exception as exc:  # noqa: BLE001 - any failure means the broker is not healthy
-        return f"{type(exc).__name__}"
-    return None
-
-
-def healthz(request):
-    """200 when the database and the broker answer, 503 naming what failed otherwise."""
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
-    failed = {name: error for name, error in checks.items() if error}
-    body = {"status": "ok" if not failed else "unavailable"}
-    body.update({name: ("ok" if not err else f"failed: {err}") for name, err in checks.items()})
-    return JsonResponse(body, status=503 if failed else 200)

@@ -4,10 +4,11 @@ from django.contrib import admin
 
 from ..forms import ConnectorForm
 from ..models import Connector
+from .saving import CarriesVersion
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(CarriesVersion, admin.ModelAdmin):
     """A searchable list; Connectors are edited on their EVSE's or Location's page."""
 
     form = ConnectorForm

@@ -7,14 +7,23 @@ from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from .. import services
 from ..enums import Status
 from ..forms import EVSEForm, error_text
 from ..formsets import kept_forms
 from ..models import EVSE, Connector
+from .actions import RefusesHiddenActions, confirmation_page, confirmed, count, report
 from .inlines import ConnectorInline
-from .saving import ServiceAdminMixin, refused_as, save_connectors, start_change_lists
+from .saving import (
+    CarriesVersion,
+    ServiceAdminMixin,
+    refused_as,
+    save_connectors,
+    seen_version,
+    start_change_lists,
+)
 
 
 def _status_action(status: str):
@@ -22,11 +31,13 @@ def _status_action(status: str):
         modeladmin.set_status(request, queryset, status)
 
     action.__name__ = f"set_status_{status.lower()}"
-    return admin.action(description=f"Set status to {status}")(action)
+    return admin.action(description=f"Set status to {status}", permissions=["change"])(action)
 
 
 @admin.register(EVSE)
-class EVSEAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
+class EVSEAdmin(
+    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+):
     form = EVSEForm
     inlines = [ConnectorInline]
     autocomplete_fields = ("location",)
@@ -117,7 +128,7 @@ class EVSEAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         # A new EVSE is created in save_related, together with its Connectors.
         if change and form.has_changed():
             with refused_as(form, f"EVSE {obj.uid}"):
-                services.evse_update(evse=obj)
+                services.evse_update(evse=obj, seen_version=seen_version(form))
 
     def save_related(self, request, form, formsets, change):
         start_change_lists(formsets)
@@ -131,6 +142,8 @@ class EVSEAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         connector_formset.new_objects.extend(connectors)
 
     def set_status(self, request, queryset, status: str) -> None:
+        """Only the selected EVSEs' status changes (the service writes nothing else), each
+        change recorded in the history and pushed as a PATCH of `status`."""
         evses = list(queryset)
         removed = sum(1 for evse in evses if evse.status == Status.REMOVED)
         try:
@@ -139,14 +152,44 @@ class EVSEAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         except ValidationError as exc:
             self.message_user(request, f"No status was changed: {error_text(exc)}", messages.ERROR)
             return
-        text = f"{changed} EVSE{'' if changed == 1 else 's'} set to {status}."
-        same = len(evses) - changed - (removed if status != Status.REMOVED else 0)
-        if same:
-            text += f" {same} had this status already."
-        if removed and status != Status.REMOVED:
-            text += f" {removed} removed EVSE{'' if removed == 1 else 's'} left as removed."
-        self.message_user(request, text, messages.SUCCESS)
+        skipped = removed if status != Status.REMOVED else 0
+        same = len(evses) - changed - skipped
+        report(
+            self,
+            request,
+            done=f"{count(changed, 'EVSE', 'EVSEs')} set to {status}." if changed else "",
+            already=(
+                f"{same} {ngettext('EVSE had', 'EVSEs had', same)} the status {status} already."
+                if same
+                else ""
+            ),
+            refused=(
+                f"{count(skipped, 'removed EVSE', 'removed EVSEs')} left as removed: "
+                "a removed EVSE stays removed."
+                if skipped
+                else ""
+            ),
+        )
 
-    @admin.action(description="Mark removed (EVSEs are never deleted)")
+    @admin.action(
+        description="Mark removed (EVSEs are never deleted; asks to confirm)",
+        permissions=["change"],
+    )
     def mark_removed(self, request, queryset):
-        self.set_status(request, queryset, Status.REMOVED)
+        """Irreversible (a removed EVSE stays removed, partners are told): the first POST
+        shows a confirmation page, only its own POST marks them."""
+        if confirmed(request):
+            self.set_status(request, queryset, Status.REMOVED)
+            return None
+        evses = list(queryset.select_related("location").order_by("location__id", "uid"))
+        return confirmation_page(
+            self,
+            request,
+            queryset,
+            action="mark_removed",
+            template="admin/locations/evse/mark_removed_confirmation.html",
+            title="Mark EVSEs removed? This cannot be undone",
+            evses=evses,
+            removing=[evse for evse in evses if evse.status != Status.REMOVED],
+            already_removed=[evse for evse in evses if evse.status == Status.REMOVED],
+        )

@@ -5,9 +5,10 @@ import nested_admin
 from ..forms import ConnectorForm, EVSEForm
 from ..formsets import ConnectorInlineFormSet, EVSEInlineFormSet
 from ..models import EVSE, Connector
+from .saving import CarriesVersion
 
 
-class ConnectorInline(nested_admin.NestedTabularInline):
+class ConnectorInline(CarriesVersion, nested_admin.NestedTabularInline):
     model = Connector
     form = ConnectorForm
     formset = ConnectorInlineFormSet
@@ -31,7 +32,7 @@ class ConnectorInline(nested_admin.NestedTabularInline):
         return 0 if obj is not None and obj.pk else 1
 
 
-class EVSEInline(nested_admin.NestedStackedInline):
+class EVSEInline(CarriesVersion, nested_admin.NestedStackedInline):
     model = EVSE
     form = EVSEForm
     formset = EVSEInlineFormSet

@@ -1,29 +1,36 @@
 """The Location admin: a whole site (EVSEs, Connectors) on one page; publish actions."""
 
 import nested_admin
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 
+from versions.parties import primary_party
+
 from .. import services
 from ..enums import Status
-from ..forms import LocationForm, error_text
+from ..forms import error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
+from .actions import RefusesHiddenActions, count, report
 from .inlines import EVSEInline
 from .saving import (
+    CarriesVersion,
     ServiceAdminMixin,
     evse_label,
     refused_as,
     save_connectors,
+    seen_version,
     start_change_lists,
 )
+from .sharing import LocationSharingForm, change_partners, save_sharing, share_with_all_partners
 
 
 @admin.register(Location)
-class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
-    form = LocationForm
+class LocationAdmin(
+    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+):
+    form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]
     readonly_fields = ("last_updated",)
     fieldsets = (
@@ -48,6 +55,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             },
         ),
         ("Visibility", {"fields": ("publish", "publish_allowed_to")}),
+        ("Roaming agreements", {"fields": ("sharing", "shared_with")}),
         (
             "Site",
             {
@@ -83,6 +91,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
     list_display_links = ("id", "name")
     list_filter = (
         "publish",
+        "shared_with_all",
         "country",
         "city",
         "parking_type",
@@ -99,7 +108,12 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         "evses__uid",
     )
     date_hierarchy = "last_updated"
-    actions = ("publish_locations", "unpublish_locations")
+    actions = (
+        "publish_locations",
+        "unpublish_locations",
+        share_with_all_partners,
+        change_partners,
+    )
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -114,10 +128,8 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         return obj._evse_count
 
     def get_changeform_initial_data(self, request):
-        initial = {
-            "country_code": settings.OCPI_COUNTRY_CODE,
-            "party_id": settings.OCPI_PARTY_ID,
-        }
+        primary = primary_party()  # one of our parties (OCPI_PARTIES); the first by default
+        initial = {"country_code": primary.country_code, "party_id": primary.party_id}
         initial.update(super().get_changeform_initial_data(request))
         return initial
 
@@ -134,7 +146,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
         # A new Location is created in save_related, together with its EVSEs: one PUT.
         if change and form.has_changed():
             with refused_as(form, f"Location {obj.id}"):
-                services.location_update(location=obj)
+                services.location_update(location=obj, seen_version=seen_version(form))
 
     def save_related(self, request, form, formsets, change):
         start_change_lists(formsets)
@@ -149,6 +161,7 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
                 connector_formset.new_objects.extend(connectors)
             with refused_as(form, f"Location {form.instance.id}"):
                 services.location_create(location=form.instance, evses=evses)
+            save_sharing(form)
             return
         for evse_form in evse_formset.forms:
             connector_formset = evse_form.nested_formsets[0]
@@ -164,13 +177,16 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
                 continue
             if evse_form.has_changed():
                 with refused_as(evse_form, evse_label(evse_form)):
-                    if services.evse_update(evse=evse_form.instance):
+                    if services.evse_update(
+                        evse=evse_form.instance, seen_version=seen_version(evse_form)
+                    ):
                         evse_formset.changed_objects.append(
                             (evse_form.instance, evse_form.changed_data)
                         )
             save_connectors(connector_formset)
+        save_sharing(form)
 
-    @admin.action(description="Publish the selected Locations")
+    @admin.action(description="Publish the selected Locations", permissions=["change"])
     def publish_locations(self, request, queryset):
         locations = list(queryset)
         blocked = [loc for loc in locations if loc.publish_allowed_to]
@@ -186,11 +202,13 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             )
         self._set_publish(request, allowed, publish=True)
 
-    @admin.action(description="Unpublish the selected Locations")
+    @admin.action(description="Unpublish the selected Locations", permissions=["change"])
     def unpublish_locations(self, request, queryset):
         self._set_publish(request, list(queryset), publish=False)
 
     def _set_publish(self, request, locations, *, publish: bool) -> None:
+        """Only `publish` of the selected Locations changes (the service writes nothing
+        else), each change recorded in the history and pushed as a PATCH of `publish`."""
         if not locations:
             return
         word = "published" if publish else "unpublished"
@@ -200,7 +218,13 @@ class LocationAdmin(ServiceAdminMixin, nested_admin.NestedModelAdmin):
             self.message_user(request, f"Nothing was {word}: {error_text(exc)}", messages.ERROR)
             return
         unchanged = len(locations) - changed
-        text = f"{changed} Location{'' if changed == 1 else 's'} {word}."
-        if unchanged:
-            text += f" {unchanged} {'was' if unchanged == 1 else 'were'} {word} already."
-        self.message_user(request, text, messages.SUCCESS)
+        report(
+            self,
+            request,
+            done=f"{count(changed, 'Location', 'Locations')} {word}." if changed else "",
+            already=(
+                f"{count(unchanged, 'Location was', 'Locations were')} {word} already."
+                if unchanged
+                else ""
+            ),
+        )

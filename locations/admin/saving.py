@@ -10,7 +10,12 @@ Every write goes through `locations.services`, never through a plain `.save()`/`
 A submit is atomic: Django's change view runs in a transaction; when a service refuses a
 save (`ValidationError`), the transaction is rolled back and the same submit is validated
 again with the service's errors attached to the forms they belong to, so the operator sees
-a form error and nothing is saved.
+a form error, keeps what they typed, and nothing is saved.
+
+Every form of an existing object carries the object's version as the page showed it
+(`seen_version`, a hidden input, `CarriesVersion`), and each update/delete passes it to its
+service, which refuses a stale one (`locations.concurrency`): a submit from a page older
+than one of its objects saves nothing and pushes nothing.
 """
 
 from collections.abc import Iterator
@@ -39,6 +44,27 @@ def refused_as(form, label: str) -> Iterator[None]:
         yield
     except ValidationError as exc:
         raise ServiceRefused(form.prefix, label, exc) from exc
+
+
+def seen_version(form) -> int | None:
+    """The object's version when the operator's page was rendered (None for a new one)."""
+    return form.cleaned_data.get("seen_version")
+
+
+class CarriesVersion:
+    """Puts the hidden `seen_version` input into the page's editable forms (ModelAdmin or
+    inline): Django's admin renders only the fields its fieldsets name. Read-only pages
+    (view permission only) save nothing, so they carry none."""
+
+    def get_fields(self, request, obj=None):
+        return [name for name in super().get_fields(request, obj) if name != "seen_version"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.has_change_permission(request, obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": (*options["fields"], "seen_version")}), *rest]
 
 
 def evse_label(form) -> str:
@@ -71,12 +97,14 @@ def save_connectors(formset) -> None:
     for form in formset.initial_forms:
         if not is_deleted(formset, form) and form.has_changed():
             with refused_as(form, _connector_label(form)):
-                if services.connector_update(connector=form.instance):
+                if services.connector_update(
+                    connector=form.instance, seen_version=seen_version(form)
+                ):
                     formset.changed_objects.append((form.instance, form.changed_data))
     for form in formset.initial_forms:
         if is_deleted(formset, form):
             with refused_as(form, _connector_label(form)):
-                services.connector_delete(connector=form.instance)
+                services.connector_delete(connector=form.instance, seen_version=seen_version(form))
             formset.deleted_objects.append(form.instance)
 
 

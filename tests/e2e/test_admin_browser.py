@@ -207,7 +207,10 @@ def open_evse_list(page: Page) -> None:
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
 
 
-def bulk_action(page: Page, steps: Steps, uids: list[str], action: str, label: str) -> None:
+def bulk_action(
+    page: Page, steps: Steps, uids: list[str], action: str, label: str, confirm: str = ""
+) -> None:
+    """Select the rows, run the action; `confirm`: the button of its confirmation page."""
     for uid in uids:
         row = page.locator("#result_list tbody tr", has=page.get_by_role("link", name=uid))
         row.locator("input.action-select").check()
@@ -215,6 +218,12 @@ def bulk_action(page: Page, steps: Steps, uids: list[str], action: str, label: s
     page.locator("select[name=action]").select_option(action)
     steps.shot(f"evse-list-{action}")
     page.locator("button[name=index]").click()
+    if confirm:
+        expect(page.locator("#content h1")).to_contain_text("This cannot be undone")
+        for uid in uids:
+            expect(page.locator("#mark-removed-evses")).to_contain_text(f"(uid {uid})")
+        steps.shot(f"evse-list-{action}-confirm")
+        page.get_by_role("button", name=confirm).click()
     expect(page).to_have_url(re.compile(r"/admin/locations/evse/\?q=" + LOCATION_ID))
     success_message(page, label)
     expect_no_errors(page)
@@ -320,9 +329,17 @@ def test_operator_builds_and_changes_a_site_in_the_browser_and_the_receiver_foll
     ]
     assert theirs(receiver, location) == ours(location)
 
-    # 4. "Mark removed" on one EVSE: a PATCH with status REMOVED; the EVSE stays listed.
+    # 4. "Mark removed" on one EVSE, confirmed on its own page: a PATCH with status REMOVED;
+    # the EVSE stays listed.
     receiver.requests.clear()
-    bulk_action(page, steps, ["EVSE-B2"], "mark_removed", "1 EVSE set to REMOVED.")
+    bulk_action(
+        page,
+        steps,
+        ["EVSE-B2"],
+        "mark_removed",
+        "1 EVSE set to REMOVED.",
+        confirm="Yes, mark 1 EVSE removed",
+    )
     expect(row_status(page, "EVSE-B1")).to_have_text(Status.INOPERATIVE.label)
     expect(row_status(page, "EVSE-B2")).to_have_text(Status.REMOVED.label)
     [removed] = wait_for_pushes(receiver, 1)

@@ -111,6 +111,11 @@ def page_text(response) -> str:
     return html.unescape(response.content.decode())
 
 
+def messages_of(response) -> list[tuple[str, str]]:
+    """The (level, text) of each message the page shows."""
+    return [(m.level_tag, m.message) for m in response.context["messages"]]
+
+
 def errors_of(response) -> str:
     """The page's error texts, to show in assertion messages."""
     reader_text = page_text(response)
@@ -608,7 +613,11 @@ def test_an_invalid_site_is_refused_with_a_readable_message_and_nothing_is_saved
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"id": "{location_id}"}, "A Location with this id exists already for this party."),
+        (
+            {"id": "{location_id}"},
+            "A Location with this id exists already (ids are unique on the whole platform, "
+            "case-insensitive).",
+        ),
         (_evse_0(uid="{uid}"), "An EVSE with this uid exists already."),
         (_evse_0(evse_id="{evse_id}"), "Another EVSE that is not removed has this EVSE ID."),
     ],
@@ -678,7 +687,9 @@ def test_evses_cannot_be_deleted_only_marked_removed(admin_client, site):
     assert EVSE.objects.filter(pk=evse.pk, status=Status.AVAILABLE).exists()
 
     response = admin_client.post(
-        EVSE_LIST, {"action": "mark_removed", "_selected_action": [evse.pk]}, follow=True
+        EVSE_LIST,
+        {"action": "mark_removed", "_selected_action": [evse.pk], "post": "yes"},
+        follow=True,
     )
 
     assert "1 EVSE set to REMOVED." in page_text(response)
@@ -775,7 +786,10 @@ def test_setting_the_status_of_evses_in_bulk_says_how_many_changed(admin_client)
         follow=True,
     )
 
-    assert "2 EVSEs set to CHARGING. 1 removed EVSE left as removed." in page_text(response)
+    assert messages_of(response) == [
+        ("success", "2 EVSEs set to CHARGING."),
+        ("warning", "1 removed EVSE left as removed: a removed EVSE stays removed."),
+    ]
     assert [EVSE.objects.get(pk=e.pk).status for e in evses] == ["CHARGING", "CHARGING", "REMOVED"]
     new = ChangeRecord.objects.order_by("id")[records:]
     assert [(r.method, r.fields) for r in new] == [("PATCH", ["status"])] * 2

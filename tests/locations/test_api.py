@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from locations import enums, services
@@ -376,8 +377,8 @@ def test_an_empty_platform_answers_an_empty_list(ocpi_client):
     [
         (
             {"date_from": "2024-03-01T10:00:00+01:00"},
-            "date_from: '2024-03-01T10:00:00+01:00' is not an OCPI DateTime"
-            " (expected e.g. 2024-03-01T10:00:00Z, UTC only)",
+            "date_from: '2024-03-01T10:00:00+01:00' has a UTC offset; an OCPI DateTime is UTC"
+            " only, e.g. 2024-03-01T10:00:00Z (convert the time to UTC)",
         ),
         (
             {"date_to": "yesterday"},
@@ -389,10 +390,10 @@ def test_an_empty_platform_answers_an_empty_list(ocpi_client):
         ({"limit": "0"}, "limit must be at least 1"),
     ],
 )
-def test_invalid_parameters_are_400_with_2001(ocpi_client, db, params, message):
+def test_invalid_parameters_are_200_with_2001(ocpi_client, db, params, message):
     response = ocpi_client.get(URL, params)
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert body_without_timestamp(response) == {"status_code": 2001, "status_message": message}
 
 
@@ -433,28 +434,34 @@ def test_connector_ids_are_looked_up_within_their_evse(ocpi_client, db):
     assert data_of(ocpi_client.get(f"{URL}/LOC-TWO/{second.uid}/1"))["max_amperage"] == 63
 
 
-def test_a_location_id_used_by_two_parties_serves_the_oldest(ocpi_client, db):
-    services.location_create(
-        location=LocationFactory.build(id="SHARED", party_id="EXA", name="First")
+def test_a_location_id_is_unique_on_the_whole_platform_so_get_serves_the_one_location(
+    ocpi_client, db, settings
+):
+    # OCPI 2.2.1, Locations module, Location object: id is unique within the CPO's platform
+    # (all its parties): the Sender's URLs name a Location by its id alone.
+    settings.OCPI_PARTIES = (
+        '[{"country_code": "NL", "party_id": "EXA", "name": "Example"},'
+        ' {"country_code": "NL", "party_id": "SUB", "name": "Sub brand"}]'
     )
     services.location_create(
-        location=LocationFactory.build(id="shared", party_id="SUB", name="Second")
+        location=LocationFactory.build(id="SHARED", party_id="EXA", name="First"),
+        evses=[(EVSEFactory.build(uid="E-EXA"), [ConnectorFactory.build()])],
     )
 
-    data = data_of(ocpi_client.get(f"{URL}/Shared"))
+    with pytest.raises(ValidationError) as refused:
+        services.location_create(
+            location=LocationFactory.build(id="shared", party_id="SUB", name="Second"),
+            evses=[(EVSEFactory.build(uid="E-SUB"), [ConnectorFactory.build()])],
+        )
 
-    assert (data["party_id"], data["name"]) == ("EXA", "First")
-
-
-def test_an_evse_is_found_under_its_own_location_when_two_parties_share_the_id(ocpi_client, db):
-    services.location_create(location=LocationFactory.build(id="SHARED", party_id="EXA"))
-    services.location_create(
-        location=LocationFactory.build(id="SHARED", party_id="SUB"),
-        evses=[(EVSEFactory.build(uid="E-SUB"), [ConnectorFactory.build()])],
-    )
-
-    assert data_of(ocpi_client.get(f"{URL}/SHARED/E-SUB"))["uid"] == "E-SUB"
-    assert data_of(ocpi_client.get(f"{URL}/SHARED/E-SUB/1"))["id"] == "1"
+    assert refused.value.message_dict == {
+        "__all__": [
+            "A Location with this id exists already (ids are unique on the whole platform, "
+            "case-insensitive)."
+        ]
+    }
+    assert (data_of(ocpi_client.get(f"{URL}/Shared"))["name"]) == "First"
+    assert ocpi_client.get(f"{URL}/SHARED/E-SUB").status_code == 404
 
 
 @pytest.fixture
@@ -626,12 +633,13 @@ def test_a_request_speaking_for_one_of_the_partners_roles_is_answered_to_that_ro
     }
 
 
-def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_client, full_site):
+def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_401(ocpi_client, full_site):
     response = ocpi_client.get(
         f"{URL}/LOC-FULL", HTTP_OCPI_FROM_COUNTRY_CODE="FR", HTTP_OCPI_FROM_PARTY_ID="ABC"
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert body_without_timestamp(response) == {
         "status_code": 2000,
         "status_message": "OCPI-from FR*ABC is not one of your roles (DE*EMS)",
@@ -644,10 +652,12 @@ def test_a_request_speaking_for_a_party_that_is_not_the_callers_is_403(ocpi_clie
     }
 
 
-def test_half_a_routing_pair_is_400_addressed_to_the_partners_addressee(ocpi_client, full_site):
+def test_half_a_routing_pair_is_200_2001_addressed_to_the_partners_addressee(
+    ocpi_client, full_site
+):
     response = ocpi_client.get(URL, HTTP_OCPI_FROM_COUNTRY_CODE="DE")
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert body_without_timestamp(response) == {
         "status_code": 2001,
         "status_message": "OCPI-from-country-code and OCPI-from-party-id must be sent together",

@@ -23,6 +23,12 @@ pytestmark = pytest.mark.django_db
 def _cpo_identity(settings):
     settings.OCPI_COUNTRY_CODE = "DE"
     settings.OCPI_PARTY_ID = "ABC"
+    # DE*ABC first (the demo command's party), and NL*EXA, the party of tests.factories:
+    # a Location must belong to one of our parties.
+    settings.OCPI_PARTIES = (
+        '[{"country_code": "DE", "party_id": "ABC", "name": "Example CPO"},'
+        ' {"country_code": "NL", "party_id": "EXA", "name": "Factory CPO"}]'
+    )
 
 
 def _demo(*args: str) -> str:
@@ -164,7 +170,10 @@ def test_bulk_create_turns_a_clash_with_stored_ids_into_a_clear_error_and_saves_
 
     message = " ".join(excinfo.value.messages)
     assert "Nothing was imported" in message
-    assert "A Location with this id exists already for this party." in message
+    assert (
+        "A Location with this id exists already (ids are unique on the whole platform, "
+        "case-insensitive)." in message
+    )
     assert "DEMO-9-000000" in message
     assert _counts() == before
     assert all(location.pk is None for location, _ in sites)

@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ocpi_site.celery import app as celery_app
 from tests.ocpi_partner_server import FakeEmsp
+from versions import connections as outbound
 
 EXTRAWEST = Path(__file__).parent / "extrawest"
 EXTRAWEST_REQUIREMENTS = EXTRAWEST / "requirements.txt"
@@ -34,6 +36,20 @@ def our_server(live_server, settings):
 def emsp():
     with FakeEmsp() as partner:
         yield partner
+
+
+@pytest.fixture
+def eager_pushes(settings):
+    """Pushes run in the process, when their change commits (as in tests/pushers)."""
+    settings.PUSH_LANE_QUIET = 0
+    settings.OCPI_HTTP_CONNECT_TIMEOUT = settings.OCPI_HTTP_READ_TIMEOUT = 2
+    conf = celery_app.conf
+    old = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    outbound._client = None
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = old
+    outbound._client = None
 
 
 OUR_ROLES = [

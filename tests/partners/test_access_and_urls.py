@@ -57,9 +57,9 @@ def test_routing_from_a_second_role_is_accepted(partner):
     assert status == 200
 
 
-def test_routing_from_a_foreign_party_is_403(partner):
+def test_routing_from_a_foreign_party_is_401_not_authorised_for_that_party(partner):
     assert call({"HTTP_OCPI_FROM_COUNTRY_CODE": "FR", "HTTP_OCPI_FROM_PARTY_ID": "XYZ"}) == (
-        403,
+        401,
         {
             "status_code": 2000,
             "status_message": "OCPI-from FR*XYZ is not one of your roles (DE*EMS)",
@@ -67,9 +67,9 @@ def test_routing_from_a_foreign_party_is_403(partner):
     )
 
 
-def test_half_a_routing_pair_is_400(partner):
+def test_half_a_routing_pair_is_200_with_2001(partner):
     assert call({"HTTP_OCPI_FROM_COUNTRY_CODE": "DE"}) == (
-        400,
+        200,
         {
             "status_code": 2001,
             "status_message": "OCPI-from-country-code and OCPI-from-party-id must be sent together",

@@ -126,6 +126,7 @@ def test_our_version_details_publish_the_bases_the_client_is_given(our_server, o
     urls = {e["identifier"]: e["url"] for e in details["endpoints"]}
     assert urls == {
         "credentials": f"{our_bases['credentials']}/credentials",
+        "hubclientinfo": f"{our_bases['locations']}/hubclientinfo",
         "locations": f"{our_bases['locations']}/locations",
     }
 

@@ -24,26 +24,29 @@ def _roles(*roles: tuple[str, str, str]) -> list[PartnerRole]:
     ("roles", "expected"),
     [
         ([("EMSP", "DE", "EMS")], Party("DE", "EMS")),
-        # Several roles: the eMSP one, wherever it stands.
-        ([("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS")], Party("DE", "EMS")),
+        # A hub role first, wherever it stands: pushes to a hub are broadcast pushes
+        # addressed to the hub.
+        ([("EMSP", "DE", "EMS"), ("HUB", "DE", "HUB")], Party("DE", "HUB")),
+        ([("CPO", "FR", "CPO"), ("HUB", "FR", "HUB")], Party("FR", "HUB")),
+        # Else the eMSP role, wherever it stands.
         ([("EMSP", "NL", "EM1"), ("CPO", "NL", "CP1")], Party("NL", "EM1")),
         ([("CPO", "NL", "CP1"), ("EMSP", "NL", "EM1")], Party("NL", "EM1")),
         # Two eMSP roles: the older one.
         ([("EMSP", "BE", "EM1"), ("EMSP", "BE", "EM2")], Party("BE", "EM1")),
-        # No eMSP role: the older role.
-        ([("CPO", "FR", "CPO"), ("HUB", "FR", "HUB")], Party("FR", "CPO")),
+        # No hub or eMSP role: the older role.
+        ([("CPO", "FR", "CPO"), ("NSP", "FR", "NSP")], Party("FR", "CPO")),
         ([("NSP", "fr", "ns1")], Party("FR", "NS1")),
         ([], None),
     ],
 )
-def test_the_addressee_is_the_emsp_role_else_the_oldest_role(roles, expected):
+def test_the_addressee_is_the_hub_role_else_the_emsp_role_else_the_oldest_role(roles, expected):
     assert addressee(_roles(*roles)) == expected
 
 
 def test_the_addressee_does_not_depend_on_the_order_the_roles_come_in():
     roles = _roles(("HUB", "DE", "HUB"), ("CPO", "DE", "CPO"), ("EMSP", "DE", "EMS"))
 
-    assert addressee(roles) == addressee(list(reversed(roles))) == Party("DE", "EMS")
+    assert addressee(roles) == addressee(list(reversed(roles))) == Party("DE", "HUB")
 
 
 def test_routing_headers_name_us_and_the_addressee(settings):
@@ -61,7 +64,7 @@ def test_routing_headers_name_us_and_the_addressee(settings):
 @pytest.mark.parametrize(
     ("first", "second", "expected"),
     [
-        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "EMS")),
+        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "HUB")),
         (("EMSP", "NL", "EM1"), ("CPO", "NL", "CP1"), ("NL", "EM1")),
     ],
 )

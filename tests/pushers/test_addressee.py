@@ -31,9 +31,9 @@ def _to(headers) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("first", "second", "expected"),
     [
-        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "EMS")),
+        (("HUB", "DE", "HUB"), ("EMSP", "DE", "EMS"), ("DE", "HUB")),
         (("EMSP", "NL", "EM1"), ("CPO", "NL", "CP1"), ("NL", "EM1")),
-        (("CPO", "FR", "CPO"), ("HUB", "FR", "HUB"), ("FR", "CPO")),
+        (("CPO", "FR", "CPO"), ("HUB", "FR", "HUB"), ("FR", "HUB")),
     ],
 )
 def test_a_partner_with_several_roles_gets_pushes_and_pull_answers_with_one_addressee(
@@ -51,3 +51,31 @@ def test_a_partner_with_several_roles_gets_pushes_and_pull_answers_with_one_addr
         "NL",
         "EXA",
     )
+
+
+def test_a_push_comes_from_the_party_of_ours_that_owns_the_location(
+    push_partner, receiver, saved, settings
+):
+    # Several parties on one platform (OCPI_PARTIES): OCPI-from-* of a push names the owner
+    # of the Location, the same party as in its URL (OCPI 2.2.1, Transport and format,
+    # Message Routing; Client Owned Objects).
+    settings.OCPI_PARTIES = (
+        '[{"country_code": "NL", "party_id": "EXA", "name": "Example"},'
+        ' {"country_code": "BE", "party_id": "WL1", "name": "White Label One"}]'
+    )
+
+    saved(lambda: build_site(id="LOC-NL"))
+    saved(lambda: build_site(id="LOC-BE", country_code="BE", party_id="WL1"))
+
+    assert [
+        (
+            r.path,
+            r.headers["ocpi-from-country-code"],
+            r.headers["ocpi-from-party-id"],
+            r.headers["ocpi-to-party-id"],
+        )
+        for r in receiver.pushes()
+    ] == [
+        ("/ocpi/emsp/2.2.1/locations/NL/EXA/LOC-NL", "NL", "EXA", "EMS"),
+        ("/ocpi/emsp/2.2.1/locations/BE/WL1/LOC-BE", "BE", "WL1", "EMS"),
+    ]

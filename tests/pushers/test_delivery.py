@@ -52,11 +52,11 @@ def test_a_save_costs_the_same_queries_whatever_the_number_of_partners(
     evse.status = Status.CHARGING
 
     # Savepoint, lock of the Location, read, three validation queries (with their savepoint),
-    # two UPDATEs (EVSE, Location) and one INSERT of the change record: 12, for any number of
-    # partners (11 before the Location's lock, which keeps its changes in the order of their
-    # `last_updated`: locations/services.py). The fan-out per partner happens in the worker,
-    # after the commit.
-    with django_assert_num_queries(12), django_capture_on_commit_callbacks() as callbacks:
+    # two UPDATEs (EVSE, Location), one INSERT of the history record (audit trail) and one
+    # INSERT of the change record: 13, for any number of partners (11 before the Location's
+    # lock, which keeps its changes in the order of their `last_updated`:
+    # locations/services.py). The fan-out per partner happens in the worker, after the commit.
+    with django_assert_num_queries(13), django_capture_on_commit_callbacks() as callbacks:
         services.evse_update(evse=evse)
 
     assert len(callbacks) == 1

@@ -113,8 +113,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
     settings.PUSH_PURGE_BATCH, settings.PUSH_PURGE_MAX_BATCHES = batch, 1
     _age_everything(40)
     DeliveryAttempt.objects.all().delete()
-    # Attempts: none left (1 look-up). Finished Deliveries: the batch's ids, its rows for
-    # Django's cascade, its attempts, itself (4). Failed ones: none (1). Change records:
-    # the ids and one DELETE (2).
-    with django_assert_num_queries(1 + 4 + 1 + 2):
+    # Each kind in a transaction (a savepoint here: 2). Attempts: none left (1 look-up).
+    # Finished Deliveries: the batch's ids; their latencies, the partner's tallies and the
+    # new tallies (/metrics); the rows for Django's cascade, their attempts, themselves (7).
+    # Failed ones: none (1). Change records: the ids and one DELETE (2).
+    with django_assert_num_queries((2 + 1) + (2 + 7) + (2 + 1) + (2 + 2)):
         retention.purge(now=timezone.now())

@@ -6,6 +6,7 @@ from django.test import Client
 from partners.models import IssuedToken, Partner
 from partners.services import issued_token_create, partner_issue_token
 from tests.conftest import PARTNER_TOKEN, token_header
+from versions.authorization import tokens_in_header
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -40,6 +41,11 @@ def test_version_details_lists_the_implemented_endpoints(ocpi_client):
                     "identifier": "credentials",
                     "role": "SENDER",
                     "url": "http://testserver.example/ocpi/2.2.1/credentials",
+                },
+                {
+                    "identifier": "hubclientinfo",
+                    "role": "RECEIVER",
+                    "url": "http://testserver.example/ocpi/cpo/2.2.1/hubclientinfo",
                 },
                 {
                     "identifier": "locations",
@@ -97,11 +103,49 @@ def test_raw_token_is_refused_unless_the_partner_switch_is_on(partner):
     assert raw_client.get("/ocpi/versions").status_code == 200
 
 
-def test_the_spec_example_with_a_trailing_newline_is_a_different_token(partner):
-    # OCPI 2.2.1, Transport and format, Authorization header: the spec's examples encode the
-    # token with a trailing newline; base64("token\n") must not match "token".
-    newline_client = Client(HTTP_AUTHORIZATION=token_header(PARTNER_TOKEN + "\n"))
-    assert newline_client.get("/ocpi/versions").status_code == 401
+@pytest.mark.parametrize("trailing", ["\n", "\r\n", " ", "\t", " \n"])
+def test_a_token_encoded_with_trailing_whitespace_like_the_spec_examples_is_accepted(
+    partner, trailing
+):
+    # OCPI 2.2.1, Transport and format, Authorization header: the spec's own examples encode
+    # the token with a trailing newline (ZXhhbXBsZS10b2tlbgo= is "example-token\n"), and
+    # partners copy them. A credentials token never ends in whitespace.
+    client = Client(HTTP_AUTHORIZATION=token_header(PARTNER_TOKEN + trailing))
+
+    response = client.get("/ocpi/versions")
+
+    assert response.status_code == 200
+    assert body_without_timestamp(response) == {
+        "data": [{"version": "2.2.1", "url": "http://testserver.example/ocpi/2.2.1"}],
+        "status_code": 1000,
+        "status_message": "Success",
+    }
+
+
+def test_the_spec_example_header_itself_decodes_to_example_token_without_the_newline():
+    assert tokens_in_header("Token ZXhhbXBsZS10b2tlbgo=") == (
+        "example-token",
+        "ZXhhbXBsZS10b2tlbgo=",
+    )
+
+
+@pytest.mark.parametrize("encoded", ["\n", "  ", "\t\n"])
+def test_a_token_of_whitespace_only_is_still_unknown(partner, encoded):
+    client = Client(HTTP_AUTHORIZATION=token_header(encoded))
+
+    response = client.get("/ocpi/versions")
+
+    assert response.status_code == 401
+    assert body_without_timestamp(response) == {
+        "status_code": 2000,
+        "status_message": "Unknown credentials token",
+    }
+
+
+def test_whitespace_inside_a_token_is_not_dropped(partner):
+    client = Client(HTTP_AUTHORIZATION=token_header(PARTNER_TOKEN[:3] + "\n" + PARTNER_TOKEN[3:]))
+
+    assert client.get("/ocpi/versions").status_code == 401
 
 
 def test_revoked_token_is_401(partner, ocpi_client):

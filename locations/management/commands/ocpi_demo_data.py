@@ -7,7 +7,6 @@ is validated like any other and gets its ChangeRecord (partners get the sites pu
 
 import time
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -16,6 +15,7 @@ from django.db.models.functions import Upper
 from locations.bulk import locations_bulk_create
 from locations.management.demo_data import DemoSiteFactory
 from locations.models import EVSE, Location
+from versions.parties import primary_party
 
 
 def _positive(value: str) -> int:
@@ -47,9 +47,9 @@ def _analyze() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Create N realistic demo Locations (with EVSEs and Connectors) for the CPO of "
-        "OCPI_COUNTRY_CODE/OCPI_PARTY_ID. Deterministic per --seed; another seed adds "
-        "other sites, the same seed twice is refused."
+        "Create N realistic demo Locations (with EVSEs and Connectors) for our primary CPO "
+        "party (the first of OCPI_PARTIES, or OCPI_COUNTRY_CODE/OCPI_PARTY_ID). Deterministic "
+        "per --seed; another seed adds other sites, the same seed twice is refused."
     )
 
     def add_arguments(self, parser):
@@ -66,12 +66,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = options["locations"]
+        party = primary_party()  # our first party (OCPI_PARTIES, or the one-party shorthand)
         factory = DemoSiteFactory(
             seed=options["seed"],
-            country_code=settings.OCPI_COUNTRY_CODE,
-            party_id=settings.OCPI_PARTY_ID,
-            operator_name=settings.OCPI_BUSINESS_NAME,
-            operator_website=settings.OCPI_BUSINESS_WEBSITE,
+            country_code=party.country_code,
+            party_id=party.party_id,
+            operator_name=party.name,
+            operator_website=party.website,
             evses_per_location=options["evses_per_location"],
             connectors_per_evse=options["connectors_per_evse"],
         )
