@@ -40,11 +40,11 @@ from typing import IO, Any
 
 import ijson  # type: ignore[import-untyped]
 import urllib3
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 
+from versions.parties import our_parties_text, our_party
 from versions.schema_validation import SchemaError, SchemaSet
 
 from . import schemas, selectors, services
@@ -70,15 +70,10 @@ class ImportFileError(Exception):
 # --- Whose Locations we hold ---------------------------------------------------------------
 
 
-def our_parties() -> set[tuple[str, str]]:
-    """The (country_code, party_id) pairs whose Locations this platform holds, upper case.
-
-    The one place that says it: a platform hosting several CPOs extends this set."""
-    return {(settings.OCPI_COUNTRY_CODE.upper(), settings.OCPI_PARTY_ID.upper())}
-
-
 def is_our_party(country_code: str, party_id: str) -> bool:
-    return (country_code.upper(), party_id.upper()) in our_parties()
+    """Whether Locations of this country_code/party_id are ours to hold (`versions.parties`:
+    `OCPI_PARTIES`, or `OCPI_COUNTRY_CODE`/`OCPI_PARTY_ID`)."""
+    return our_party(country_code, party_id) is not None
 
 
 # --- Reading the input ---------------------------------------------------------------------
@@ -322,7 +317,7 @@ def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outc
         except SchemaError as exc:
             raise _Refused(str(exc)) from exc
         if not is_our_party(data["country_code"], data["party_id"]):
-            ours = ", ".join(sorted("*".join(pair) for pair in our_parties()))
+            ours = our_parties_text()
             raise _Refused(
                 f"country_code/party_id: {data['country_code']}*{data['party_id']} is not "
                 f"a party of this platform ({ours}); nothing of it is imported."

@@ -590,3 +590,24 @@ def test_a_re_import_of_unchanged_locations_costs_three_queries_per_batch(
         with path.open("rb") as stream, django_assert_num_queries(3):
             totals = import_stream(stream)
     assert totals.unchanged == 6
+
+
+def test_every_party_of_the_platform_is_ours(db, tmp_path, settings):
+    settings.OCPI_PARTIES = json.dumps(
+        [
+            {"country_code": "NL", "party_id": "EXA", "name": "Example"},
+            {"country_code": "BE", "party_id": "WHL", "name": "White label"},
+        ]
+    )
+    sites = [new_location("LOC-A"), new_location("LOC-B", country_code="BE", party_id="WHL")]
+    sites.append(new_location("LOC-C", country_code="DE", party_id="ABC"))
+
+    out, error = run_import(tmp_path, sites)
+
+    assert out.splitlines()[:3] == [
+        "created    NL*EXA*LOC-A (1 EVSEs, 1 connectors)",
+        "created    BE*WHL*LOC-B (1 EVSEs, 1 connectors)",
+        "refused    DE*ABC*LOC-C: country_code/party_id: DE*ABC is not a party of this "
+        "platform (NL*EXA, BE*WHL); nothing of it is imported.",
+    ]
+    assert error == "1 Location(s) refused; the others were imported."
