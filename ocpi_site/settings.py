@@ -360,6 +360,9 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print its lines a second time next
+        # to the root's: its lines go to the root handler only.
+        "django": {"level": "INFO", "handlers": []},
         # SQL parameters include the plain token we send to each partner: never log them,
         # whatever LOG_LEVEL says.
         "django.db.backends": {"level": "INFO", "propagate": False, "handlers": []},
