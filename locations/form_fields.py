@@ -1,7 +1,8 @@
 """Form fields for the OCPI sub-objects, which are JSON columns (docs/admin.md).
 
 Here they become inputs an operator can use:
-- `coordinates`: two text inputs (latitude, longitude),
+- `coordinates`: two text inputs (latitude, longitude); 4 to 7 decimals are accepted and
+  stored in the spec's format (`locations.coordinates`),
 - lists of enum values (facilities, capabilities, parking_restrictions): checkboxes,
 - every other sub-object: a pretty-printed JSON textarea with an example in its help text.
 
@@ -16,6 +17,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
+
+from . import coordinates
 
 
 class JSONTextField(forms.JSONField):
@@ -124,8 +127,9 @@ class CoordinatesField(forms.MultiValueField):
     def __init__(self, **kwargs):
         kwargs.setdefault(
             "help_text",
-            "Latitude and longitude in decimal degrees with 5 to 7 decimals, "
-            "e.g. 52.089444 and 5.110278.",
+            "Latitude (−90 to 90) and longitude (−180 to 180) in decimal degrees with 4 to 7 "
+            "decimals, e.g. 52.089444 and 5.110278; 4 decimals are stored as 5 (52.0894 as "
+            "52.08940), the format of OCPI 2.2.1.",
         )
         super().__init__(
             fields=(forms.CharField(required=False), forms.CharField(required=False)),
@@ -145,4 +149,20 @@ class CoordinatesField(forms.MultiValueField):
                 "Enter both the latitude and the longitude, e.g. 52.089444 and 5.110278.",
                 code="pair",
             )
-        return {"latitude": latitude, "longitude": longitude}
+        # Stored in the spec's format (OCPI 2.2.1, Locations module, GeoLocation class), so
+        # what the Sender interface serves and what is pushed is always that format.
+        point, problems = {}, []
+        for name, typed in (("latitude", latitude), ("longitude", longitude)):
+            try:
+                point[name] = coordinates.normalised(name, typed)
+            except ValueError as exc:
+                problems.append(
+                    ValidationError(
+                        "coordinates.%(name)s: %(problem)s",
+                        code="coordinates",
+                        params={"name": name, "problem": str(exc)},
+                    )
+                )
+        if problems:
+            raise ValidationError(problems)
+        return point

@@ -13,12 +13,12 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import Prefetch
 
-from . import enums
+from . import coordinates, enums
 from .models import EVSE, Connector, Location
 
 Severity = Literal["error", "warning"]
@@ -110,35 +110,28 @@ class Rule:
 # --- checks (each takes a Location, EVSE or Connector and returns a message or None) ---
 
 
-def _coordinate(coordinates: Any, name: str) -> Decimal | None:
-    """The latitude or longitude as a number; None when missing or not a finite number.
-
-    Checks run on stored rows of any age, so they take whatever JSON is there.
-    """
-    value = coordinates.get(name) if isinstance(coordinates, dict) else None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
+def _coordinate(coordinates: Any, name: str) -> Any:
+    """The stored latitude or longitude; None when missing (rows of any age: any JSON)."""
+    return coordinates.get(name) if isinstance(coordinates, dict) else None
 
 
 def _coordinates_out_of_range(obj: Location | EVSE) -> str | None:
+    # The validators' range rule (`locations.coordinates`), for rows stored before it.
     if not obj.coordinates:
         return None
     problems = []
-    for name, limit in (("latitude", 90), ("longitude", 180)):
-        number = _coordinate(obj.coordinates, name)
-        if number is None or not -limit <= number <= limit:
-            shown = obj.coordinates.get(name) if isinstance(obj.coordinates, dict) else None
-            problems.append(f"{name} {shown!r} is not within ±{limit}")
+    for name in ("latitude", "longitude"):
+        problem = coordinates.range_problem(name, _coordinate(obj.coordinates, name))
+        if problem:
+            problems.append(f"{name}: {problem}")
     return "; ".join(problems) or None
 
 
 def _null_island(obj: Location | EVSE) -> str | None:
     if not obj.coordinates:
         return None
-    if _coordinate(obj.coordinates, "latitude") == 0 == _coordinate(obj.coordinates, "longitude"):
+    latitude = coordinates.degrees(_coordinate(obj.coordinates, "latitude"))
+    if latitude == 0 == coordinates.degrees(_coordinate(obj.coordinates, "longitude")):
         return "0,0 (Null Island) is in the Gulf of Guinea: coordinates were probably not set"
     return None
 

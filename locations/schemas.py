@@ -29,7 +29,7 @@ from versions.schema_types import (
 )
 from versions.schema_validation import SchemaError
 
-from . import enums
+from . import coordinates, enums
 
 LATITUDE_PATTERN = r"^-?[0-9]{1,2}\.[0-9]{5,7}$"
 LONGITUDE_PATTERN = r"^-?[0-9]{1,3}\.[0-9]{5,7}$"
@@ -62,9 +62,21 @@ ENUMS = {
 
 # --- 8.4 Data types: classes -------------------------------------------------------------------
 
+# OCPI 2.2.1, Locations module, GeoLocation class: the spec's patterns; the ranges, which a
+# pattern cannot say, are a rule (`_point_rule`).
 _POINT = {
-    "latitude": patterned(LATITUDE_PATTERN, 10, "52.089444"),
-    "longitude": patterned(LONGITUDE_PATTERN, 11, "5.110278"),
+    "latitude": patterned(
+        LATITUDE_PATTERN,
+        coordinates.MAX_LENGTHS["latitude"],
+        "52.089444",
+        description="Decimal degrees, -90 to 90.",
+    ),
+    "longitude": patterned(
+        LONGITUDE_PATTERN,
+        coordinates.MAX_LENGTHS["longitude"],
+        "5.110278",
+        description="Decimal degrees, -180 to 180.",
+    ),
 }
 
 CLASSES = {
@@ -210,6 +222,16 @@ def _hours_rule(value: dict, path: str) -> None:
         )
 
 
+def _point_rule(value: dict, path: str) -> None:
+    # GeoLocation and AdditionalGeoLocation: the patterns allow latitude 95 and longitude
+    # 200; a point on Earth is within -90..90 and -180..180 (`locations.coordinates`).
+    prefix = f"{path}." if path else ""
+    for name in ("latitude", "longitude"):
+        problem = coordinates.range_problem(name, value[name])
+        if problem:
+            raise SchemaError(f"{prefix}{name}", problem)
+
+
 def _energy_mix_rule(value: dict, path: str) -> None:
     # 8.4.7: "All given values of all categories should add up to 100 percent."
     sources = value.get("energy_sources") or []
@@ -219,8 +241,10 @@ def _energy_mix_rule(value: dict, path: str) -> None:
 
 
 RULES = {
+    "AdditionalGeoLocation": _point_rule,
     "EnergyMix": _energy_mix_rule,
     "ExceptionalPeriod": _period_rule,
+    "GeoLocation": _point_rule,
     "Hours": _hours_rule,
     "PublishTokenType": _publish_token_rule,
     "RegularHours": _regular_hours_rule,

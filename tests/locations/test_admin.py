@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE, Connector, Location
+from locations.serializers import location_data
 from pushers.models import ChangeRecord
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
 
@@ -468,9 +469,24 @@ INVALID_SITES = [
     ("id too long", {"id": "L" * 37}, "Ensure this value has at most 36 characters (it has 37)."),
     ("id with spaces", {"id": "LOC 1"}, "must not contain spaces"),
     (
-        "latitude without decimals",
+        "latitude with one decimal",
         {"coordinates_0": "52.1"},
-        "coordinates.latitude: '52.1' does not match the required format, e.g. 52.089444",
+        "coordinates.latitude: 52.1 has 1 decimal: give 4 to 7, e.g. 52.089444",
+    ),
+    (
+        "longitude with eight decimals",
+        {"coordinates_1": "4.89516812"},
+        "coordinates.longitude: 4.89516812 has 8 decimals: give 4 to 7, e.g. 5.110278",
+    ),
+    (
+        "latitude beyond the pole",
+        {"coordinates_0": "95.0000"},
+        "coordinates.latitude: 95.0000 is outside −90…90",
+    ),
+    (
+        "EVSE longitude beyond the date line",
+        _evse_0(coordinates_0="52.3702", coordinates_1="200.0000"),
+        "coordinates.longitude: 200.0000 is outside −180…180",
     ),
     (
         "longitude missing",
@@ -608,6 +624,60 @@ def test_an_invalid_site_is_refused_with_a_readable_message_and_nothing_is_saved
     assert not Location.objects.exists()
     assert not EVSE.objects.exists() and not Connector.objects.exists()
     assert not ChangeRecord.objects.exists()
+
+
+# --- Coordinates: typed with 4 to 7 decimals, stored and served in the spec's format --------
+
+
+def test_coordinates_typed_with_four_decimals_are_stored_and_served_in_the_spec_format(
+    admin_client,
+):
+    data = two_evse_site(admin_client, coordinates_0="52.3702", coordinates_1="-4.8952")
+    data.update(_evse_0(coordinates_0="52.37025", coordinates_1="4.8951678"))
+
+    response = submit(admin_client, LOCATION_ADD, data)
+
+    assert response.status_code == 302, errors_of(response)
+    location = Location.objects.get(id="LOC-NEW")
+    assert location.coordinates == {"latitude": "52.37020", "longitude": "-4.89520"}
+    assert location.evses.get(uid="EVSE-A").coordinates == {
+        "latitude": "52.37025",
+        "longitude": "4.8951678",
+    }
+    # What the Sender interface serves and the pushers send is the stored document.
+    document = location_data(Location.objects.get(pk=location.pk))
+    assert document["coordinates"] == {"latitude": "52.37020", "longitude": "-4.89520"}
+    assert [evse.get("coordinates") for evse in document["evses"]] == [
+        {"latitude": "52.37025", "longitude": "4.8951678"},
+        None,
+    ]
+
+
+def test_coordinates_off_the_earth_are_refused_naming_each_and_the_typed_values_are_kept(
+    admin_client,
+):
+    data = two_evse_site(admin_client, coordinates_0="95.0000", coordinates_1="200.0000")
+
+    response = submit(admin_client, LOCATION_ADD, data)
+
+    assert response.status_code == 200
+    assert "coordinates.latitude: 95.0000 is outside −90…90" in page_text(response)
+    assert "coordinates.longitude: 200.0000 is outside −180…180" in page_text(response)
+    reader = _FormReader()
+    reader.feed(response.content.decode())
+    assert reader.data["coordinates_0"] == ["95.0000"]
+    assert reader.data["coordinates_1"] == ["200.0000"]
+    assert reader.data["name"] == ["Harbour Car Park"]
+    assert not Location.objects.exists() and not ChangeRecord.objects.exists()
+
+
+def test_an_unchanged_site_in_the_spec_format_saves_its_coordinates_unchanged(admin_client, site):
+    stored = dict(site.coordinates)
+
+    response = submit(admin_client, location_url(site), page_form(admin_client, location_url(site)))
+
+    assert response.status_code == 302, errors_of(response)
+    assert Location.objects.get(pk=site.pk).coordinates == stored
 
 
 @pytest.mark.parametrize(

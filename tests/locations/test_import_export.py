@@ -332,6 +332,18 @@ def _zero_evse_connectors() -> dict:
     return data
 
 
+def _latitude_beyond_the_pole():
+    data = new_location("LOC-BAD")
+    data["coordinates"] = {"latitude": "95.00000", "longitude": "5.110278"}
+    return data
+
+
+def _evse_longitude_beyond_the_date_line():
+    data = new_location("LOC-BAD")
+    data["evses"][0]["coordinates"] = {"latitude": "52.08940", "longitude": "200.00000"}
+    return data
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
@@ -345,13 +357,26 @@ def _zero_evse_connectors() -> dict:
             "time_zone: 'Mars/Olympus' is not an IANA time zone, e.g. Europe/Amsterdam",
         ),
         (_zero_evse_connectors(), "evses[0].connectors: "),
+        (_latitude_beyond_the_pole(), "coordinates.latitude: 95.00000 is outside −90…90"),
+        (
+            _evse_longitude_beyond_the_date_line(),
+            "evses[0].coordinates.longitude: 200.00000 is outside −180…180",
+        ),
         (
             new_location("LOC-BAD", country_code="DE", party_id="ABC"),
             "country_code/party_id: DE*ABC is not a party of this platform (NL*EXA); "
             "nothing of it is imported.",
         ),
     ],
-    ids=["bad enum", "missing required field", "bad time zone", "not a list", "foreign party"],
+    ids=[
+        "bad enum",
+        "missing required field",
+        "bad time zone",
+        "not a list",
+        "latitude out of range",
+        "EVSE longitude out of range",
+        "foreign party",
+    ],
 )
 def test_an_invalid_location_is_refused_by_name_and_field_and_the_others_go_on(
     db, tmp_path, document, message

@@ -50,7 +50,7 @@ VIOLATIONS = [
                 "coordinates",
                 "ocpi.coordinates_range",
                 "error",
-                "latitude '95.000000' is not within ±90; longitude '200.000000' is not within ±180",
+                "latitude: 95.000000 is outside −90…90; longitude: 200.000000 is outside −180…180",
             )
         ],
     ),
@@ -64,7 +64,7 @@ VIOLATIONS = [
                 "coordinates",
                 "ocpi.coordinates_range",
                 "error",
-                "latitude '-90.000001' is not within ±90",
+                "latitude: -90.000001 is outside −90…90",
             )
         ],
     ),
@@ -480,12 +480,13 @@ def test_evse_ids_that_are_not_emi3_are_errors(full_site, evse_id):
     [
         (
             {"latitude": "NaN", "longitude": "east"},
-            "latitude 'NaN' is not within ±90; longitude 'east' is not within ±180",
+            "latitude: 'NaN' is not a number of degrees; "
+            "longitude: 'east' is not a number of degrees",
         ),
-        ({"latitude": "52.089444"}, "longitude None is not within ±180"),
+        ({"latitude": "52.089444"}, "longitude: is missing"),
         (
             ["52.089444", "5.110278"],
-            "latitude None is not within ±90; longitude None is not within ±180",
+            "latitude: is missing; longitude: is missing",
         ),
     ],
 )

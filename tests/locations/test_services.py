@@ -135,6 +135,21 @@ def test_ids_never_change(site):
         ("time_zone", "Mars/Olympus", "IANA"),
         ("coordinates", {"latitude": "52.08", "longitude": "5.110278"}, "coordinates.latitude"),
         ("coordinates", {"latitude": 52.089444, "longitude": "5.110278"}, "must be a text"),
+        (
+            "coordinates",
+            {"latitude": "95.00000", "longitude": "5.110278"},
+            "coordinates.latitude: 95.00000 is outside −90…90",
+        ),
+        (
+            "coordinates",
+            {"latitude": "52.089444", "longitude": "200.00000"},
+            "coordinates.longitude: 200.00000 is outside −180…180",
+        ),
+        (
+            "related_locations",
+            [{"latitude": "-91.00000", "longitude": "5.110278"}],
+            r"related_locations\[0\].latitude: -91.00000 is outside −90…90",
+        ),
         ("opening_times", {"twentyfourseven": False}, "regular_hours: needs at least one"),
         (
             "opening_times",
@@ -171,6 +186,31 @@ def test_valid_evse_ids_are_accepted(site, evse_id):
         evse=EVSEFactory.build(location=site, evse_id=evse_id),
         connectors=[ConnectorFactory.build()],
     )
+
+
+@pytest.mark.parametrize(
+    ("coordinates", "message"),
+    [
+        ({"latitude": "-95.00000", "longitude": "5.11030"}, "latitude: -95.00000 is outside"),
+        ({"latitude": "52.08940", "longitude": "-180.10000"}, "longitude: -180.10000 is outside"),
+    ],
+)
+def test_evse_coordinates_off_the_earth_are_refused_on_create_and_update(
+    site, coordinates, message
+):
+    records = ChangeRecord.objects.count()
+    with pytest.raises(ValidationError, match=f"coordinates.{message}"):
+        services.evse_create(
+            evse=EVSEFactory.build(location=site, coordinates=coordinates),
+            connectors=[ConnectorFactory.build()],
+        )
+    evse = EVSE.objects.get(location=site)
+    evse.coordinates = coordinates
+    with pytest.raises(ValidationError, match=f"coordinates.{message}"):
+        services.evse_update(evse=evse)
+    assert EVSE.objects.get(pk=evse.pk).coordinates != coordinates
+    assert EVSE.objects.filter(location=site).count() == 1
+    assert ChangeRecord.objects.count() == records
 
 
 @pytest.mark.parametrize("evse_id", ["12345", "NL-EXA-12345", "NL*EXA*X12345"])

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from locations import enums, schemas, validators
+from locations import coordinates, enums, schemas, validators
 
 GEO = {"latitude": "52.089444", "longitude": "5.110278"}
 HOURS = {"weekday": 1, "period_begin": "07:00", "period_end": "23:00"}
@@ -38,6 +38,17 @@ INVALID = [
     ("coordinates", {**GEO, "altitude": 3, "accuracy": 1},
      "coordinates: unknown field(s): accuracy, altitude"),
     ("coordinates", "52.089444, 5.110278", "coordinates: must be an object"),
+    # GeoLocation: the patterns allow 95 and 200, the range rule does not
+    ("coordinates", {**GEO, "latitude": "95.00000"},
+     "coordinates.latitude: 95.00000 is outside −90…90"),
+    ("coordinates", {**GEO, "latitude": "-90.000001"},
+     "coordinates.latitude: -90.000001 is outside −90…90"),
+    ("coordinates", {**GEO, "longitude": "200.00000"},
+     "coordinates.longitude: 200.00000 is outside −180…180"),
+    ("coordinates", {**GEO, "longitude": "-180.000001"},
+     "coordinates.longitude: -180.000001 is outside −180…180"),
+    ("related_locations", [{"latitude": "52.089444", "longitude": "181.00000"}],
+     "related_locations[0].longitude: 181.00000 is outside −180…180"),
     # AdditionalGeoLocation, DisplayText
     ("related_locations", [{**GEO, "name": {"language": "EN", "text": "Entrance"}}],
      "related_locations[0].name.language: 'EN' does not match the required format, e.g. en"),
@@ -195,6 +206,8 @@ INVALID = [
 VALID = [
     ("coordinates", GEO),
     ("coordinates", {"latitude": "-52.089444", "longitude": "-105.110278"}),
+    ("coordinates", {"latitude": "90.0000000", "longitude": "-180.000000"}),
+    ("coordinates", {"latitude": "-90.000000", "longitude": "180.0000000"}),
     ("related_locations", [{**GEO, "name": {"language": "nl", "text": "Ingang"}}]),
     ("related_locations", [{**GEO, "name": None}]),  # null: left out when sent
     ("directions", [{"language": "en", "text": "Level -1, follow the green signs"}]),
@@ -279,3 +292,76 @@ def test_the_validation_reads_the_classes_the_openapi_document_publishes(publish
     assert validators.LOCATIONS.definitions is schemas.DEFINITIONS
     for name, schema in schemas.DEFINITIONS.items():
         assert published_components["schemas"][name] == json.loads(json.dumps(schema)), name
+
+
+# --- What an operator types as coordinates (the admin's two inputs) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "stored"),
+    [
+        ("latitude", "52.0894", "52.08940"),  # 4 decimals: padded to the spec's 5
+        ("latitude", " 52.08944 ", "52.08944"),
+        ("latitude", "-52.089444", "-52.089444"),
+        ("latitude", "-5.0894444", "-5.0894444"),
+        ("latitude", "052.0894", "52.08940"),  # the spec's pattern has no leading zeros
+        ("latitude", "-0.5000", "-0.50000"),
+        ("latitude", "90.0000", "90.00000"),
+        ("longitude", "5.1103", "5.11030"),
+        ("longitude", "-180.0000", "-180.00000"),
+        ("longitude", "179.9999999", "179.9999999"),
+    ],
+)
+def test_typed_coordinates_are_stored_in_the_spec_format(name, typed, stored):
+    assert coordinates.normalised(name, typed) == stored
+    validate("coordinates", {**GEO, name: stored})  # what the model then accepts
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "message"),
+    [
+        ("latitude", "95.0000", "95.0000 is outside −90…90"),
+        ("latitude", "100.0000", "100.0000 is outside −90…90"),
+        ("longitude", "200.0000", "200.0000 is outside −180…180"),
+        ("longitude", "-180.0001", "-180.0001 is outside −180…180"),
+        ("latitude", "52.089", "52.089 has 3 decimals: give 4 to 7, e.g. 52.089444"),
+        ("latitude", "52.1", "52.1 has 1 decimal: give 4 to 7, e.g. 52.089444"),
+        ("latitude", "52", "52 has 0 decimals: give 4 to 7, e.g. 52.089444"),
+        ("longitude", "5.11027812", "5.11027812 has 8 decimals: give 4 to 7, e.g. 5.110278"),
+        (
+            "latitude",
+            "-52.0894444",
+            "-52.0894444 has 11 characters: OCPI allows 10 for a latitude, so give 6 decimals here",
+        ),
+        (
+            "longitude",
+            "-105.1102781",
+            "-105.1102781 has 12 characters: OCPI allows 11 for a longitude, so give 6 decimals "
+            "here",
+        ),
+        (
+            "latitude",
+            "52,0894",
+            "'52,0894' is not a number in decimal degrees with a '.', e.g. 52.089444",
+        ),
+        (
+            "longitude",
+            "5.1103E",
+            "'5.1103E' is not a number in decimal degrees with a '.', e.g. 5.110278",
+        ),
+        (
+            "latitude",
+            "--52.0894",
+            "'--52.0894' is not a number in decimal degrees with a '.', e.g. 52.089444",
+        ),
+        (
+            "latitude",
+            "٥٢.٠٨٩٤",
+            "'٥٢.٠٨٩٤' is not a number in decimal degrees with a '.', e.g. 52.089444",
+        ),
+    ],
+)
+def test_typed_coordinates_that_cannot_be_stored_are_refused_with_the_reason(name, typed, message):
+    with pytest.raises(ValueError) as caught:
+        coordinates.normalised(name, typed)
+    assert str(caught.value) == message
