@@ -18,6 +18,8 @@ import shutil
 import pytest
 from django.db import connections
 
+from tests.databases import shared_database_url
+
 pytestmark = pytest.mark.slow
 
 # The worker processes must see the test database: SQLite's default test database lives in
@@ -28,16 +30,6 @@ if _default["ENGINE"] == "django.db.backends.sqlite3" and not _default["TEST"].g
     from django.conf import settings as _settings
 
     _default["TEST"]["NAME"] = str(_settings.VAR_DIR / f"test-push-{os.getpid()}.sqlite3")
-
-
-def _test_database_url() -> str:
-    db = connections["default"].settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def test_after_chaos_the_receiver_holds_exactly_our_locations(
@@ -54,7 +46,7 @@ def test_after_chaos_the_receiver_holds_exactly_our_locations(
     if wants_redis and not has_redis:
         notes.append("redis-server is not installed: filesystem broker, no broker faults")
     config = ChaosConfig(
-        database_url=_test_database_url(),
+        database_url=shared_database_url(),
         settings_module="ocpi_site.test_settings",
         work_dir=tmp_path / "chaos",
         changes=int(os.environ.get("CHAOS_CHANGES", "150" if sqlite else "300")),

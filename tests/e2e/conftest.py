@@ -28,9 +28,9 @@ _default = connections["default"].settings_dict
 if _default["ENGINE"] == "django.db.backends.sqlite3" and not _default["TEST"].get("NAME"):
     _default["TEST"]["NAME"] = str(django_settings.VAR_DIR / f"test-push-{os.getpid()}.sqlite3")
 
+from tests.databases import shared_database_url  # noqa: E402
 from tests.pushers.conftest import (  # noqa: E402
     WorkerProcess,
-    _test_database_url,
     add_push_partner,
     broker,  # noqa: F401 - the fixture, used by `worker` below
 )
@@ -87,7 +87,7 @@ def worker(transactional_db, broker, live_server, tmp_path):  # noqa: F811
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": shared_database_url(),
         "CELERY_BROKER_URL": broker,
         "OCPI_VAR_DIR": str(tmp_path),
         "OCPI_BASE_URL": live_server.url,

@@ -9,22 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from monitoring.models import Heartbeat
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.slow
-
-
-def _database_url() -> str:
-    db = connections["default"].settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -62,7 +52,7 @@ def test_a_worker_and_beat_keep_healthz_green_and_a_killed_worker_turns_it_red(
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": shared_database_url(),
         "CELERY_BROKER_URL": "filesystem://",
         "OCPI_VAR_DIR": str(tmp_path),  # the same filesystem broker folder for all of them
         "OCPI_ENV_FILE": "/nonexistent",

@@ -11,22 +11,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "scraper-token"
-
-
-def _database_url() -> str:
-    db = connections["default"].settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def _free_port() -> int:
@@ -52,7 +43,7 @@ def test_every_gunicorn_process_counts_into_one_scrape(transactional_db, tmp_pat
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": shared_database_url(),
         "OCPI_VAR_DIR": str(tmp_path),
         "OCPI_ENV_FILE": "/nonexistent",
         "METRICS_TOKEN": TOKEN,

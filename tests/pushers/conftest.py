@@ -7,6 +7,7 @@ from django.db import connections
 from ocpi_site.celery import app as celery_app
 from partners.models import InterfaceRole, PartnerEndpoint
 from partners.services import partner_create
+from tests.databases import shared_database_url
 from tests.factories import ConnectorFactory, EVSEFactory, LocationFactory
 from versions import connections as outbound
 from versions.envelope import dumps
@@ -122,16 +123,6 @@ def theirs(receiver: Receiver, location) -> dict | None:
 # --- A real Celery worker in another process ---------------------------------------------
 
 
-def _test_database_url() -> str:
-    db = connections["default"].settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 def point_app_at_broker(url: str, transport_options: dict) -> None:
     """Make this process's Celery app publish to `url` (drops its pooled connections)."""
     celery_app.conf.broker_url = url
@@ -227,7 +218,7 @@ def worker(transactional_db, broker, tmp_path, settings, worker_env):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ocpi_site.test_settings",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": shared_database_url(),
         "CELERY_BROKER_URL": broker,
         "OCPI_VAR_DIR": str(tmp_path),
         "OCPI_COUNTRY_CODE": "NL",
