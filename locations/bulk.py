@@ -11,8 +11,9 @@ from simple_history.utils import get_history_manager_for_model
 
 from .changes import Change, Level, Method, record_changes
 from .enums import Status
+from .locking import current_time as _now
 from .models import EVSE, Connector, Location
-from .services import _normalise_location, _now, _validate_connectors_of_new_evse
+from .services import _normalise_location, _validate_connectors_of_new_evse
 
 _BULK_BATCH = 2000
 

@@ -30,16 +30,11 @@ is each written alone, so that the refused one is found and named and the others
 Updates are always written one Location at a time through the services.
 """
 
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import IO, Any
 
-import ijson  # type: ignore[import-untyped]
-import urllib3
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
@@ -50,6 +45,7 @@ from versions.schema_validation import SchemaError, SchemaSet
 from . import schemas, selectors, services
 from .bulk import locations_bulk_create
 from .enums import Status
+from .import_files import location_key, read_locations, scan
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 from .serializers import location_dicts_from_rows
 
@@ -63,10 +59,6 @@ _CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
 BATCH = 100
 
 
-class ImportFileError(Exception):
-    """The input as a whole cannot be imported (not JSON, not Locations, too big, ...)."""
-
-
 # --- Whose Locations we hold ---------------------------------------------------------------
 
 
@@ -74,129 +66,6 @@ def is_our_party(country_code: str, party_id: str) -> bool:
     """Whether Locations of this country_code/party_id are ours to hold (`versions.parties`:
     `OCPI_PARTIES`, or `OCPI_COUNTRY_CODE`/`OCPI_PARTY_ID`)."""
     return our_party(country_code, party_id) is not None
-
-
-# --- Reading the input ---------------------------------------------------------------------
-
-
-def download(url: str, *, max_bytes: int, deadline: float) -> IO[bytes]:
-    """The body of a plain GET of `url` in a temporary file (deleted when closed).
-
-    Streamed to disk in chunks; refused past `max_bytes` (announced or received) or when the
-    whole download takes longer than `deadline` seconds. Redirects are not followed and TLS
-    certificates are verified (urllib3's defaults). No Authorization header is sent: this is
-    for files (exports), not a paginated crawl of a partner's OCPI API.
-    """
-    if not url.startswith(("http://", "https://")):
-        raise ImportFileError(f"{url!r} is not an http(s) URL.")
-    ends = time.monotonic() + deadline
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=min(10.0, deadline), read=10.0))
-    try:
-        response = http.request("GET", url, preload_content=False, redirect=False)
-    except urllib3.exceptions.HTTPError as exc:
-        raise ImportFileError(f"Could not fetch {url}: {exc}") from exc
-    target = tempfile.TemporaryFile()  # noqa: SIM115 (returned open; the caller closes it)
-    try:
-        if response.status != 200:
-            raise ImportFileError(f"Could not fetch {url}: HTTP {response.status}.")
-        announced = response.headers.get("Content-Length")
-        if announced and announced.isdigit() and int(announced) > max_bytes:
-            raise ImportFileError(f"{url} is {announced} bytes, more than {max_bytes}.")
-        received = 0
-        for chunk in response.stream(64 * 1024):
-            received += len(chunk)
-            if received > max_bytes:
-                raise ImportFileError(f"{url} sent more than {max_bytes} bytes.")
-            if time.monotonic() > ends:
-                raise ImportFileError(f"{url} took longer than {deadline:g} s.")
-            target.write(chunk)
-    except urllib3.exceptions.HTTPError as exc:
-        target.close()
-        raise ImportFileError(f"Could not fetch {url}: {exc}") from exc
-    except BaseException:
-        target.close()
-        raise
-    finally:
-        response.release_conn()
-    target.seek(0)
-    return target
-
-
-def _items_prefix(stream: IO[bytes]) -> str:
-    """ijson's prefix of the Locations: `item` in a list, `data.item` in an envelope."""
-    start = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    stream.seek(0)
-    if start.startswith(b"["):
-        return "item"
-    if start.startswith(b"{"):
-        return "data.item"
-    raise ImportFileError(
-        "Not OCPI Locations JSON: expected a list of Locations or an OCPI envelope "
-        '({"data": [...], "status_code": 1000, ...}).'
-    )
-
-
-def _key(country_code: Any, party_id: Any, location_id: Any) -> str:
-    return "*".join(str(part).upper() for part in (country_code, party_id, location_id))
-
-
-@dataclass
-class Scan:
-    """What the first pass learnt: where the Locations are, how many, and which ids repeat."""
-
-    prefix: str
-    count: int
-    duplicates: dict[str, int]  # key → how many times it occurs (only those > 1)
-
-
-def scan(stream: IO[bytes]) -> Scan:
-    """Check the whole input is JSON of the right shape, without building it in memory."""
-    prefix = _items_prefix(stream)
-    envelope = prefix == "data.item"
-    count = 0
-    seen: dict[str, int] = {}
-    status_code = None
-    has_data = False
-    current: dict[str, Any] = {}
-    members = {f"{prefix}.{name}": name for name in ("country_code", "party_id", "id")}
-    try:
-        for path, event, value in ijson.parse(stream):
-            if path == prefix:
-                if event == "start_map":
-                    current = {}
-                    count += 1
-                elif event == "end_map":
-                    key = _key(current.get("country_code"), current.get("party_id"),
-                               current.get("id"))  # fmt: skip
-                    seen[key] = seen.get(key, 0) + 1
-                elif event in {"start_array", "string", "number", "boolean", "null"}:
-                    count += 1  # not an object: refused by the schema check
-            elif path in members and event == "string":
-                current[members[path]] = value
-            elif envelope and path == "status_code":
-                status_code = value
-            elif envelope and path == "data" and event == "start_array":
-                has_data = True
-    except ijson.JSONError as exc:
-        raise ImportFileError(
-            f"Not valid JSON ({exc}); nothing was imported (Locations read so far: {count})."
-        ) from exc
-    finally:
-        stream.seek(0)
-    if envelope:
-        if status_code is not None and not 1000 <= status_code < 2000:
-            raise ImportFileError(
-                f"The envelope's status_code is {status_code}, not a success (1xxx); "
-                "nothing was imported."
-            )
-        if not has_data:
-            raise ImportFileError('The envelope has no "data" list of Locations.')
-    return Scan(prefix, count, {key: n for key, n in seen.items() if n > 1})
-
-
-def read_locations(stream: IO[bytes], prefix: str) -> Iterator[Any]:
-    """The Locations of the input, one at a time (non-integer numbers as floats)."""
-    yield from ijson.items(stream, prefix, use_float=True)
 
 
 # --- Checking one Location -----------------------------------------------------------------
@@ -301,7 +170,7 @@ def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outc
     if isinstance(data, dict) and all(
         isinstance(data.get(name), str) for name in ("country_code", "party_id", "id")
     ):
-        key = _key(data["country_code"], data["party_id"], data["id"])
+        key = location_key(data["country_code"], data["party_id"], data["id"])
     else:
         key = f"#{position}"
     outcome = Outcome(position, key, "checked")
@@ -349,7 +218,7 @@ def _stored_documents(checked: list[tuple[Outcome, dict]]) -> dict[str, dict]:
     rows = list(selectors.location_rows().alias(uid=Upper("id")).filter(uid__in=ids))
     evse_rows, connector_rows = selectors.location_page_children(rows)
     documents = location_dicts_from_rows(rows, evse_rows, connector_rows)
-    return {_key(d["country_code"], d["party_id"], d["id"]): d for d in documents}
+    return {location_key(d["country_code"], d["party_id"], d["id"]): d for d in documents}
 
 
 def _without_stamps(value: Any) -> Any:
@@ -556,13 +425,3 @@ def import_stream(
     if batch:
         flush()
     return totals
-
-
-def open_source(source: str, *, max_bytes: int, deadline: float) -> IO[bytes]:
-    """A file path, or an http(s) URL downloaded first (see `download`)."""
-    if source.startswith(("http://", "https://")):
-        return download(source, max_bytes=max_bytes, deadline=deadline)
-    path = Path(source)
-    if not path.is_file():
-        raise ImportFileError(f"There is no file {source!r}.")
-    return path.open("rb")

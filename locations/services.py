@@ -38,14 +38,16 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
-from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
-
-from versions.datetimes import truncate_to_millis
 
 from .changes import Change, Level, Method, record_change, record_changes
 from .concurrency import check_version
 from .enums import Status
+from .locking import current_time as _now
+from .locking import lock_location_of_evse as _lock_location_of_evse
+from .locking import lock_locations as _lock_locations
+from .locking import stamp as _stamp
+from .locking import stamp_all as _stamp_all
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 
 # Stored OCPI fields of each model (children and last_updated are not columns to compare).
@@ -56,10 +58,6 @@ _CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
 
 # Rows per UPDATE/INSERT of the bulk functions.
 _BULK_BATCH = 1000
-
-
-def _now() -> datetime:
-    return truncate_to_millis(timezone.now())
 
 
 def location_label(location: Location) -> str:
@@ -73,60 +71,6 @@ def evse_label(evse: EVSE) -> str:
 def connector_label(connector: Connector, evse: EVSE | None = None) -> str:
     evse = evse or connector.evse
     return f"Connector {connector.id} of EVSE {evse.evse_id or evse.uid}"
-
-
-# Locked Location rows of the running transaction → their newest `last_updated`.
-Locked = dict[int, datetime]
-
-
-def _lock_locations(location_ids: Iterable[int]) -> Locked:
-    """Lock these Locations' rows until the transaction ends, in primary-key order (one
-    statement), before any other row of their trees.
-
-    FOR NO KEY UPDATE, not FOR UPDATE: it still makes the writers of one Location wait for
-    each other, but not for push workers inserting rows that refer to the Location (a
-    foreign key check takes FOR KEY SHARE, which only FOR UPDATE blocks). SQLite has no row
-    locks; its writers take turns anyway (settings: IMMEDIATE transactions)."""
-    return dict(
-        Location.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(location_ids)))
-        .order_by("pk")
-        .values_list("pk", "last_updated")
-    )
-
-
-def _lock_location_of_evse(evse_row_id: int) -> tuple[int, Locked]:
-    """Lock the Location of this EVSE (see `_lock_locations`); its id and the lock."""
-    found = (
-        Location.objects.select_for_update(no_key=True, of=("self",))
-        .filter(evses__pk=evse_row_id)
-        .values_list("pk", "last_updated")
-        .first()
-    )
-    if found is None:
-        raise ValidationError({"evse": f"There is no EVSE {evse_row_id}."})
-    return found[0], {found[0]: found[1]}
-
-
-def _stamp(locked: Locked, location_id: int) -> datetime:
-    """The `last_updated` of a change under a locked Location: now, but never older than the
-    Location's stored one (clocks of web machines may differ), so that a Location's stamps
-    follow the order in which its changes commit."""
-    now = _now()
-    stored = locked.get(location_id)  # None: no such Location (validation refuses it)
-    if stored is not None and stored > now:
-        now = stored
-    locked[location_id] = now
-    return now
-
-
-def _stamp_all(locked: Locked) -> datetime:
-    """One `last_updated` for a bulk change of all these locked Locations: now, but never
-    older than any of their stored ones (see `_stamp`)."""
-    now = max([_now(), *locked.values()])
-    for location_id in locked:
-        locked[location_id] = now
-    return now
 
 
 def _changed_fields(instance: Model, stored: Model, columns: Iterable[str]) -> list[str]:

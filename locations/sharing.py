@@ -29,8 +29,9 @@ from django.db.models import Q
 from partners.models import Partner
 
 from .changes import Change, Level, Method, record_changes
+from .locking import lock_locations as _lock_locations
+from .locking import stamp as _stamp
 from .models import Location, LocationShare
-from .services import _lock_locations, _stamp
 
 # A Location's sharing: None = all partners, else the ids of the partners chosen.
 Sharing = frozenset[int] | None

@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 
 from locations import enums
 from locations.models import EVSE, Connector, Location
-from locations.quality import RULES, Issue, location_issues, quality_summary, with_children
+from locations.quality import location_issues, quality_summary, with_children
+from locations.quality_rules import RULES, Issue
 from tests.locations.conftest import create_site
 
 LOC = "NL*EXA*LOC-FULL"

@@ -10,7 +10,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from locations.importing import ImportFileError, Outcome, import_stream, open_source
+from locations.import_files import ImportFileError, open_source
+from locations.importing import Outcome, import_stream
 
 
 def _positive_float(value: str) -> float:
