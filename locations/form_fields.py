@@ -4,7 +4,10 @@ Here they become inputs an operator can use:
 - `coordinates`: two text inputs (latitude, longitude); 4 to 7 decimals are accepted and
   stored in the spec's format (`locations.coordinates`),
 - lists of enum values (facilities, capabilities, parking_restrictions): checkboxes,
-- every other sub-object: a pretty-printed JSON textarea with an example in its help text.
+- a list of ids (a Connector's tariff_ids): one text input of tags, `AC-STD, DC-FAST`,
+- the other sub-objects have editors (`locations.editors`, `locations.opening_hours`); the
+  pretty-printed JSON textarea with an example in its help text (`JSONTextField`) is their
+  raw view.
 
 Saving an unchanged form must change nothing, so every field round-trips its stored value
 exactly (JSON re-parsed to the same value, checkbox lists keep their stored order).
@@ -12,6 +15,7 @@ exactly (JSON re-parsed to the same value, checkbox lists keep their stored orde
 
 import copy
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -82,6 +86,44 @@ class JSONTextField(forms.JSONField):
         if value is None or value == []:
             return ""
         return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class TagsField(forms.Field):
+    """A list of ids as tags in one text input: `AC-STD, DC-FAST` (commas or spaces between
+    them; ids have no spaces). The ids are checked by the model's validator."""
+
+    def __init__(self, *, example: str, **kwargs):
+        self.example = example
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"class": "ocpi-tags", "placeholder": "e.g. AC-STD, DC-FAST"}),
+        )
+        kwargs.setdefault("help_text", "Ids separated by commas; empty means none.")
+        super().__init__(**kwargs)
+
+    def raw_field(self) -> "JSONTextField":
+        return JSONTextField(
+            empty=[],
+            example=self.example,
+            label=self.label,
+            widget=forms.Textarea(attrs={"rows": 1, "cols": 18, "class": "ocpi-json"}),
+        )
+
+    def to_python(self, value):
+        if self.disabled or isinstance(value, list):
+            return value
+        return [tag for tag in re.split(r"[,\s]+", value or "") if tag]
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(tag) for tag in value)
+        return value
+
+    def has_changed(self, initial, data):
+        if self.disabled:
+            return False
+        return (initial or []) != self.to_python(data)
 
 
 class EnumListField(forms.MultipleChoiceField):

@@ -6,6 +6,10 @@ formsets' (`locations.formsets`).
 
 Validation is the model's (`locations.validators`), so messages name the exact place of a
 problem ("opening_times.regular_hours[0].period_end: must be later than period_begin").
+
+The structured sub-objects have editors (`locations.editors`: made from the schema;
+`locations.opening_hours`: the week grid; `form_fields.TagsField`: tariff_ids). On the raw
+view of a page (`?raw_json=1`, RAW_JSON) they are the JSON textareas again.
 """
 
 from contextvars import ContextVar
@@ -16,8 +20,10 @@ from django.forms.models import InlineForeignKeyField
 
 from . import enums
 from .concurrency import StaleEdit
-from .form_fields import CoordinatesField, EnumListField, JSONTextField, keep_stored_order
+from .editors import SchemaEditorField
+from .form_fields import CoordinatesField, EnumListField, TagsField, keep_stored_order
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
+from .opening_hours import OpeningHoursField
 
 # --- Errors raised by a service while saving ----------------------------------------------
 
@@ -28,6 +34,10 @@ from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connec
 SERVICE_ERRORS: ContextVar[list[tuple[str | None, str, ValidationError]] | None] = ContextVar(
     "ocpi_admin_service_errors", default=None
 )
+
+# True while the admin renders or saves the raw view of a page (`?raw_json=1`): the
+# sub-objects are then pretty-printed JSON textareas instead of editors.
+RAW_JSON: ContextVar[bool] = ContextVar("ocpi_admin_raw_json", default=False)
 
 
 def error_text(error: ValidationError) -> str:
@@ -90,8 +100,15 @@ class OCPIModelForm(forms.ModelForm):
 
     seen_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
+    class Media:
+        css = {"all": ("locations/admin/editors.css",)}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if RAW_JSON.get():
+            for name, field in list(self.fields.items()):
+                if hasattr(field, "raw_field"):
+                    self.fields[name] = field.raw_field()
         if self.instance.pk:
             self.initial.setdefault("seen_version", self.instance.version)
             for name in self.immutable_fields:
@@ -107,8 +124,24 @@ class OCPIModelForm(forms.ModelForm):
             if name in cleaned_data:
                 stored = getattr(self.instance, name, None) or []
                 cleaned_data[name] = keep_stored_order(cleaned_data[name], stored)
+        for name, field in self.fields.items():
+            # The same hours in another order: the stored object stays as it is.
+            if hasattr(field, "same_value") and name in cleaned_data:
+                stored = getattr(self.instance, name, None)
+                if field.same_value(stored, cleaned_data[name]):
+                    cleaned_data[name] = stored
         self._add_service_errors()
         return cleaned_data
+
+    def _post_clean(self):
+        super()._post_clean()  # the model's validation: the schema's precise messages
+        for name, field in self.fields.items():
+            if name in self.errors and hasattr(field, "show_errors"):
+                messages = [str(m) for m in self.errors[name]]
+                if isinstance(field, OpeningHoursField):
+                    field.show_errors(messages, getattr(self.instance, name, None))
+                else:
+                    field.show_errors(messages)
 
     def _add_service_errors(self) -> None:
         service_errors = SERVICE_ERRORS.get()
@@ -131,24 +164,35 @@ class LocationForm(OCPIModelForm):
 
     coordinates = CoordinatesField(label="Coordinates")
     facilities = EnumListField(enums.Facility)
-    publish_allowed_to = JSONTextField(
+    publish_allowed_to = SchemaEditorField(
+        "Location",
+        "publish_allowed_to",
         empty=[],
         example=EXAMPLES["publish_allowed_to"],
         help_text="Only while publish is off: tokens whose owners may still see this Location "
         "(each needs uid+type, visual_number+issuer, or group_id).",
     )
-    related_locations = JSONTextField(empty=[], example=EXAMPLES["related_locations"])
-    directions = JSONTextField(empty=[], example=EXAMPLES["directions"])
-    operator = JSONTextField(empty=None, example=EXAMPLES["business"])
-    suboperator = JSONTextField(empty=None, example=EXAMPLES["business"])
-    owner = JSONTextField(empty=None, example=EXAMPLES["business"])
-    opening_times = JSONTextField(
-        empty=None,
-        example=EXAMPLES["opening_times"],
-        help_text="Weekdays 1 (Monday) to 7 (Sunday); empty usually reads as always open.",
+    related_locations = SchemaEditorField(
+        "Location", "related_locations", empty=[], example=EXAMPLES["related_locations"]
     )
-    images = JSONTextField(empty=[], example=EXAMPLES["images"])
-    energy_mix = JSONTextField(empty=None, example=EXAMPLES["energy_mix"])
+    directions = SchemaEditorField(
+        "Location", "directions", empty=[], example=EXAMPLES["directions"]
+    )
+    operator = SchemaEditorField("Location", "operator", empty=None, example=EXAMPLES["business"])
+    suboperator = SchemaEditorField(
+        "Location", "suboperator", empty=None, example=EXAMPLES["business"]
+    )
+    owner = SchemaEditorField("Location", "owner", empty=None, example=EXAMPLES["business"])
+    opening_times = OpeningHoursField(
+        example=EXAMPLES["opening_times"],
+        help_text="Not given usually reads as always open. Regular hours in the Location's "
+        "local time; a day without a period is closed; a period may not pass midnight "
+        "(split it: 22:00–23:59 and 00:00–06:00 the next day).",
+    )
+    images = SchemaEditorField("Location", "images", empty=[], example=EXAMPLES["images"])
+    energy_mix = SchemaEditorField(
+        "Location", "energy_mix", empty=None, single=True, example=EXAMPLES["energy_mix"]
+    )
 
     class Meta:
         model = Location
@@ -186,9 +230,11 @@ class EVSEForm(OCPIModelForm):
     )
     capabilities = EnumListField(enums.Capability)
     parking_restrictions = EnumListField(enums.ParkingRestriction)
-    status_schedule = JSONTextField(empty=[], example=EXAMPLES["status_schedule"])
-    directions = JSONTextField(empty=[], example=EXAMPLES["directions"])
-    images = JSONTextField(empty=[], example=EXAMPLES["images"])
+    status_schedule = SchemaEditorField(
+        "EVSE", "status_schedule", empty=[], example=EXAMPLES["status_schedule"]
+    )
+    directions = SchemaEditorField("EVSE", "directions", empty=[], example=EXAMPLES["directions"])
+    images = SchemaEditorField("EVSE", "images", empty=[], example=EXAMPLES["images"])
 
     class Meta:
         model = EVSE
@@ -202,11 +248,7 @@ class EVSEForm(OCPIModelForm):
 class ConnectorForm(OCPIModelForm):
     immutable_fields = ("id", "evse")
 
-    tariff_ids = JSONTextField(
-        empty=[],
-        example=EXAMPLES["tariff_ids"],
-        widget=forms.Textarea(attrs={"rows": 1, "cols": 18, "class": "ocpi-json"}),
-    )
+    tariff_ids = TagsField(example=EXAMPLES["tariff_ids"])
     terms_and_conditions = forms.URLField(
         max_length=255,
         required=False,

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "nested_admin",
+    "django_jsonform",  # the sub-object editors of the admin (locations/editors.py)
     "versions",
     "partners",
     "locations",

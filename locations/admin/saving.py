@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from .. import services
-from ..forms import SERVICE_ERRORS
+from ..forms import RAW_JSON, SERVICE_ERRORS
 from ..formsets import is_deleted
 
 
@@ -109,9 +109,22 @@ def save_connectors(formset) -> None:
 
 
 class ServiceAdminMixin:
-    """Re-validates and re-renders a submit whose save a service refused (see module doc)."""
+    """Re-validates and re-renders a submit whose save a service refused (see module doc).
+
+    `?raw_json=1` shows (and saves) the page's sub-objects as raw JSON textareas instead
+    of their editors (forms.RAW_JSON); a link at the top of the page switches
+    (templates/admin/locations/change_form.html)."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        raw = request.GET.get("raw_json") == "1"
+        extra_context = {**(extra_context or {}), "raw_json": raw}
+        token = RAW_JSON.set(raw)
+        try:
+            return self._save_or_show_refusal(request, object_id, form_url, extra_context)
+        finally:
+            RAW_JSON.reset(token)
+
+    def _save_or_show_refusal(self, request, object_id, form_url, extra_context):
         try:
             # Django runs a POST in transaction.atomic: an exception rolls everything back.
             return super().changeform_view(request, object_id, form_url, extra_context)

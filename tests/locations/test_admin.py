@@ -140,7 +140,7 @@ LOCATION_FIELDS = {
     "publish": "on",
     "parking_type": "PARKING_GARAGE",
     "facilities": ["CAFE", "WIFI"],
-    "opening_times": '{"twentyfourseven": true}',
+    "opening_times-mode": "247",  # the week grid's "Open 24/7"
 }
 
 
@@ -157,7 +157,7 @@ def connector_fields(connector_id: str, power_type: str = "AC_3_PHASE") -> dict:
         "power_type": power_type,
         "max_voltage": "920" if dc else "230",
         "max_amperage": "200" if dc else "32",
-        "tariff_ids": '["AC-STD"]',
+        "tariff_ids": "AC-STD",
     }
 
 
@@ -427,15 +427,16 @@ def test_ticking_a_new_checkbox_keeps_the_stored_order_and_adds_the_new_value(
     assert ChangeRecord.objects.last().fields == ["facilities"]
 
 
-def test_json_fields_are_shown_pretty_printed_and_emptied_to_null_or_an_empty_list(
+def test_the_raw_view_shows_json_pretty_printed_and_empties_to_null_or_an_empty_list(
     admin_client, full_site
 ):
-    data = page_form(admin_client, location_url(full_site))
+    raw_view = location_url(full_site) + "?raw_json=1"
+    data = page_form(admin_client, raw_view)
     # (PostgreSQL's jsonb keeps its own key order, so only the layout is compared.)
     assert data["operator"][0].startswith('{\n  "')
     assert '\n  "name": "Example Charging",\n' in data["operator"][0]
 
-    response = submit(admin_client, location_url(full_site), data, operator="", directions="")
+    response = submit(admin_client, raw_view, data, operator="", directions="")
 
     assert response.status_code == 302, errors_of(response)
     location = Location.objects.get(pk=full_site.pk)
@@ -519,20 +520,16 @@ INVALID_SITES = [
     (
         "opening hours ending before they begin",
         {
-            "opening_times": '{"twentyfourseven": false, "regular_hours": [{"weekday": 1, '
-            '"period_begin": "20:00", "period_end": "08:00"}]}'
+            "opening_times-mode": "hours",
+            "opening_times-d1-begin": "20:00",
+            "opening_times-d1-end": "08:00",
         },
         "opening_times.regular_hours[0].period_end: must be later than period_begin",
     ),
     (
         "opening hours without hours",
-        {"opening_times": '{"twentyfourseven": false}'},
+        {"opening_times-mode": "hours"},
         "opening_times.regular_hours: needs at least one entry when twentyfourseven is false",
-    ),
-    (
-        "invalid JSON",
-        {"opening_times": '{"twentyfourseven": true'},
-        "This is not valid JSON: Expecting ',' delimiter (line 1, column 25).",
     ),
     (
         "publish_allowed_to while published",
@@ -600,9 +597,9 @@ INVALID_SITES = [
         "These connectors belong to an EVSE that is still empty",
     ),  # fmt: skip
     (
-        "tariff ids that are not a list",
-        _connector(0, 0, tariff_ids='"AC-STD"'),
-        "tariff_ids: must be a list",
+        "the same tariff id twice",
+        _connector(0, 0, tariff_ids="AC-STD, AC-STD"),
+        "tariff_ids: contains the same value twice",
     ),
 ]
 
