@@ -192,9 +192,8 @@ class SchemaEditorField(forms.JSONField):
                     params={"problem": exc.msg},
                 ) from None
         value = prune(value)
-        if self.single:
-            if isinstance(value, list) and len(value) <= 1:
-                value = value[0] if value else None
+        if self.single and isinstance(value, list) and len(value) <= 1:
+            value = value[0] if value else None
         if value in EMPTY_VALUES:
             return copy.deepcopy(self.empty)
         return value

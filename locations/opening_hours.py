@@ -38,8 +38,15 @@ class OpeningHoursInput(dict):
     """What the grid posted (its rows as typed), kept to show it again after a refused save."""
 
 
+def _values(data, key: str) -> list[str]:
+    if hasattr(data, "getlist"):
+        return list(data.getlist(key))
+    value = data.get(key, [])
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def _pairs(data, name: str) -> list[tuple[str, str]]:
-    begins, ends = data.getlist(f"{name}-begin"), data.getlist(f"{name}-end")
+    begins, ends = _values(data, f"{name}-begin"), _values(data, f"{name}-end")
     length = max(len(begins), len(ends))
     begins += [""] * (length - len(begins))
     ends += [""] * (length - len(ends))
