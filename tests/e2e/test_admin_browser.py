@@ -121,7 +121,7 @@ AC = {
     "max_voltage": 230,
     "max_amperage": 32,
     "max_electric_power": 22080,
-    "tariff_ids": '["AC-STD"]',
+    "tariff_ids": "AC-STD",
 }
 DC = {
     "standard": "IEC_62196_T2_COMBO",
@@ -130,7 +130,7 @@ DC = {
     "max_voltage": 920,
     "max_amperage": 200,
     "max_electric_power": 150000,
-    "tariff_ids": '["DC-FAST"]',
+    "tariff_ids": "DC-FAST",
 }
 
 
@@ -156,7 +156,7 @@ def create_site(page: Page, steps: Steps) -> None:
     page.locator("#id_parking_type").select_option("PARKING_GARAGE")
     page.locator("input[name=facilities][value=CAFE]").check()
     page.locator("input[name=facilities][value=WIFI]").check()
-    page.locator("#id_opening_times").fill('{"twentyfourseven": true}')
+    page.locator("#id_opening_times").get_by_label("Open 24/7").check()
 
     # EVSE 1 (the page starts with one empty EVSE and one empty Connector row) ...
     fill_evse(page, "evses-0", "EVSE-B1", "NL*EXA*EB1", "AVAILABLE")
@@ -257,7 +257,7 @@ def test_operator_builds_and_changes_a_site_in_the_browser_and_the_receiver_foll
         return {
             "id": connector_id,
             **body,
-            "tariff_ids": [values["tariff_ids"][2:-2]],
+            "tariff_ids": [values["tariff_ids"]],
             "last_updated": stamp(Connector.objects.get(evse=evse, id=connector_id)),
         }
 

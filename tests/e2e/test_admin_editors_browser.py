@@ -129,6 +129,7 @@ def test_an_operator_sets_opening_hours_with_the_week_grid_and_the_receiver_gets
     )
     expect(period(page, 3, 1)[0]).to_have_value("13:00")
     steps.shot("opening-hours-refused")
+    grid.screenshot(path=shots / "opening-hours-grid-refused.png")
     assert Location.objects.get(pk=site.pk).opening_times == {"twentyfourseven": True}
 
     type_period(page, 7, 0, "09:00", "18:00")
@@ -186,3 +187,49 @@ def test_the_location_and_evse_pages_fit_a_1280_px_window(page, shots, operator)
     expect(page.locator("#id_connectors-1-tariff_ids")).to_be_visible()
     assert page_width(page) <= WIDTH
     steps.shot("evse-page-1280")
+
+
+def test_an_operator_adds_an_image_and_the_energy_mix_with_the_editors_and_they_are_pushed(
+    page, shots, operator, worker, push_partner, receiver
+):
+    """django-jsonform's editors in Chromium: what they post, pruned of the empty members,
+    is what is stored and pushed."""
+    site = make_site()
+    wait_for_pushes(receiver, 1)
+    receiver.requests.clear()
+    steps = Steps(page, shots)
+    log_in(page, steps, *operator)
+    page.goto(f"/admin/locations/location/{site.pk}/change/")
+
+    images = page.locator("#id_images_jsonform")
+    images.get_by_text("Add item").click()
+    images.locator("input").nth(0).fill("https://example.com/site.jpg")
+    images.locator("select").first.select_option(label="Location")
+    images.locator("input").nth(1).fill("jpeg")
+
+    open_all_sections(page)
+    mix = page.locator("#id_energy_mix_jsonform")
+    mix.get_by_text("Add item").first.click()
+    mix.locator("input[type=checkbox]").first.check()
+    mix.get_by_text("Add item").first.click()  # the first energy source
+    mix.locator("select").first.select_option(label="Solar")
+    mix.locator("input[type=number]").first.fill("100")
+    page.locator("#id_operator_jsonform input").first.fill("Example Charging")
+    steps.shot("editors-typed")
+    page.locator("fieldset:has(.field-operator)").screenshot(path=shots / "editors-typed.png")
+    page.locator("input[name=_save]").click()
+    expect(page).to_have_url(re.compile(r"/admin/locations/location/$"))
+    success_message(page, "was changed successfully")
+
+    [patch] = wait_for_pushes(receiver, 1)
+    assert (patch.method, patch.path) == ("PATCH", f"{LOCATIONS_URL}/{SITE_ID}")
+    assert patch.body == {
+        "operator": {"name": "Example Charging"},
+        "images": [{"url": "https://example.com/site.jpg", "category": "LOCATION", "type": "jpeg"}],
+        "energy_mix": {
+            "is_green_energy": True,
+            "energy_sources": [{"source": "SOLAR", "percentage": 100}],
+        },
+        "last_updated": stamp(site),
+    }
+    assert theirs(receiver, site) == ours(site)
