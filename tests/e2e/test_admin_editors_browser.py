@@ -182,6 +182,9 @@ def test_the_location_and_evse_pages_fit_a_1280_px_window(page, shots, operator)
     page.locator("fieldset:has(.field-opening_times)").screenshot(path=shots / "site-editors.png")
     page.locator("fieldset:has(.field-operator)").screenshot(path=shots / "operator-editors.png")
     page.locator("#evses-0").screenshot(path=shots / "evse-inline.png")
+    page.locator("#evses-0 .djn-group-locations-connector").first.screenshot(
+        path=shots / "connectors.png"
+    )
 
     page.goto(f"/admin/locations/evse/{site.evses.order_by('uid').first().pk}/change/")
     expect(page.locator("#id_connectors-1-tariff_ids")).to_be_visible()

@@ -98,7 +98,11 @@ def test_pruning_leaves_out_empty_members_and_rows_but_keeps_false_and_zero():
         ("images[0].url: is required", ("images", ["0", "url"], "is required")),
         (
             "opening_times.regular_hours[3].period_end: must be later than period_begin",
-            ("opening_times", ["regular_hours", "3", "period_end"], "must be later than period_begin"),
+            (
+                "opening_times",
+                ["regular_hours", "3", "period_end"],
+                "must be later than period_begin",
+            ),
         ),
         ("Only allowed when publish is off", None),
     ],
@@ -212,7 +216,9 @@ def test_evse_status_schedule_round_trip():
     ]
     field = EVSEForm().fields["status_schedule"]
     assert isinstance(field, SchemaEditorField)
-    assert field.clean(json.dumps([{**schedule[0]}, {"period_begin": "", "status": ""}])) == schedule
+    assert (
+        field.clean(json.dumps([{**schedule[0]}, {"period_begin": "", "status": ""}])) == schedule
+    )
     assert json.loads(field.prepare_value(schedule)) == schedule
 
 
