@@ -88,6 +88,13 @@ class JSONTextField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+class TagsInput(forms.TextInput):
+    """The ids typed in one input, shown as removable chips by tags.js."""
+
+    class Media:
+        js = ("locations/admin/tags.js",)
+
+
 class TagsField(forms.Field):
     """A list of ids as tags in one text input: `AC-STD, DC-FAST` (commas or spaces between
     them; ids have no spaces). The ids are checked by the model's validator."""
@@ -97,7 +104,7 @@ class TagsField(forms.Field):
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"class": "ocpi-tags", "placeholder": "e.g. AC-STD, DC-FAST"}),
+            TagsInput(attrs={"class": "ocpi-tags", "placeholder": "e.g. AC-STD, DC-FAST"}),
         )
         kwargs.setdefault("help_text", "Ids separated by commas; empty means none.")
         super().__init__(**kwargs)

@@ -174,6 +174,14 @@ def test_the_location_and_evse_pages_fit_a_1280_px_window(page, shots, operator)
 
     page.goto(f"/admin/locations/location/{site.pk}/change/")
     expect(page.locator("#id_evses-1-connectors-1-tariff_ids")).to_be_attached()
+    # tariff_ids as tags: one chip per id; × removes it from the input.
+    tariff_ids = page.locator("#id_evses-0-connectors-0-tariff_ids")
+    chips = page.locator("#id_evses-0-connectors-0-tariff_ids + .ocpi-tag-list .ocpi-tag")
+    expect(chips).to_have_text(["AC-STANDARD-TARIFF-2026×", "AC-NIGHT-TARIFF-2026×"])
+    chips.nth(1).get_by_role("button", name="Remove AC-NIGHT-TARIFF-2026").click()
+    expect(tariff_ids).to_have_value("AC-STANDARD-TARIFF-2026")
+    tariff_ids.fill("AC-STANDARD-TARIFF-2026, AC-NIGHT-TARIFF-2026")
+    expect(chips).to_have_count(2)
     open_all_sections(page)
     expect(page.locator("#id_evses-0-status_schedule_jsonform")).to_be_visible()
     assert page_width(page) <= WIDTH
@@ -182,9 +190,7 @@ def test_the_location_and_evse_pages_fit_a_1280_px_window(page, shots, operator)
     page.locator("fieldset:has(.field-opening_times)").screenshot(path=shots / "site-editors.png")
     page.locator("fieldset:has(.field-operator)").screenshot(path=shots / "operator-editors.png")
     page.locator("#evses-0").screenshot(path=shots / "evse-inline.png")
-    page.locator("#evses-0 .djn-group-locations-connector").first.screenshot(
-        path=shots / "connectors.png"
-    )
+    page.locator("#evses-0-connectors-0").screenshot(path=shots / "connector.png")
 
     page.goto(f"/admin/locations/evse/{site.evses.order_by('uid').first().pk}/change/")
     expect(page.locator("#id_connectors-1-tariff_ids")).to_be_visible()
