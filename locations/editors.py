@@ -170,8 +170,13 @@ class SchemaEditorField(forms.JSONField):
             schema = {"type": "array", "items": schema, "maxItems": 1}
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", EditorWidget(schema=schema))
-        nothing = "no entry" if single else ("no entries" if empty == [] else "nothing typed")
-        help_text = f"{help_text} Empty means not set ({nothing}).".strip()
+        if single:
+            how = "Add item to set it; no item: not set."
+        elif empty == []:
+            how = "Add item for each entry; no item: left out."
+        else:
+            how = "Leave every input empty for none."
+        help_text = f"{help_text} {how}".strip()
         super().__init__(help_text=help_text, **kwargs)
 
     def raw_field(self) -> JSONTextField:
