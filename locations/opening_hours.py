@@ -227,12 +227,14 @@ class OpeningHoursField(forms.Field):
         for message in messages:
             place = error_place(message)
             path = place[1] if place else []
-            if len(path) >= 2 and path[0] == "regular_hours" and int(path[1]) < len(places):
+            if len(path) < 2 or not path[1].isdigit():
+                continue  # about the whole list or object: shown above the grid only
+            if path[0] == "regular_hours" and int(path[1]) < len(places):
                 key: tuple = places[int(path[1])]
                 errors.setdefault(key, []).append(
                     f"{WEEKDAYS[key[1] - 1]}, period {key[2] + 1}: {message}"
                 )
-            elif len(path) >= 2 and path[0] in EXCEPTIONAL.values():
+            elif path[0] in EXCEPTIONAL.values():
                 short = next(k for k, m in EXCEPTIONAL.items() if m == path[0])
                 errors.setdefault((short, int(path[1])), []).append(message)
         self.widget.errors = errors

@@ -342,3 +342,16 @@ def test_an_unchanged_page_with_every_editor_saves_nothing(admin_client, full_si
     assert response.status_code == 302
     full_site.refresh_from_db()
     assert full_site.version == before
+
+
+@pytest.mark.django_db
+def test_an_exceptional_closing_ending_before_it_begins_is_marked_at_its_row():
+    data = grid_data("247", close=[("2026-12-26T00:00:00Z", "2026-12-25T00:00:00Z")])
+    form = location_form({k: (v if len(v) > 1 else v[0]) for k, v in data.lists()})
+
+    assert not form.is_valid()
+    message = "opening_times.exceptional_closings[0].period_end: must be later than period_begin"
+    assert form.errors["opening_times"] == [message]
+    html = str(form["opening_times"])
+    assert f'<span class="ocpi-cell-error">{message}</span>' in html
+    assert 'value="2026-12-26T00:00:00Z"' in html
