@@ -296,6 +296,12 @@ class DeliveryAttempt(models.Model):
         indexes = [
             models.Index(fields=["partner", "started_at"], name="attempt_partner_time_idx"),
             models.Index(fields=["started_at"], name="attempt_time_idx"),  # retention
+            # A partner's failed calls (push health, `health`), without reading its successes.
+            models.Index(
+                fields=["partner", "started_at"],
+                condition=~models.Q(outcome="success"),
+                name="attempt_failed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
