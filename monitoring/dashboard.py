@@ -46,7 +46,7 @@ class EvseStatuses:
 def evse_statuses() -> EvseStatuses:
     """EVSEs per status, each count linking to the EVSE list filtered by it (two queries:
     the count per status from the status index, the Locations from the primary key's)."""
-    counts = dict(EVSE.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    counts = dict(EVSE.objects.values_list("status").annotate(n=Count("*")).order_by())
     evses_url = reverse("admin:locations_evse_changelist")
     order = [s for s in Status if s != Status.REMOVED] + [Status.REMOVED]
     statuses = [

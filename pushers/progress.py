@@ -83,7 +83,7 @@ def syncs_progress(syncs: Iterable[FullSync]) -> dict[int, SyncProgress]:
     rows = (
         Delivery.objects.filter(full_sync_id__in=list(progress))
         .values("full_sync_id", "status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for row in rows:
