@@ -158,6 +158,7 @@ class PartnerPush:
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
     last_error: str = ""
+    last_outcome: str | None = None  # of the latest call
     refusals: list[Refusal] = field(default_factory=list)  # grouped by reason
     refused: int = 0  # since `refused_since`
     refused_since: datetime | None = None
@@ -183,12 +184,8 @@ class PartnerPush:
 
     @property
     def last_error_healed(self) -> bool:
-        """The last error is history: a call succeeded after it."""
-        return bool(
-            self.last_error
-            and self.last_success_at
-            and (self.last_failure_at is None or self.last_success_at > self.last_failure_at)
-        )
+        """The last error is history: the latest call succeeded."""
+        return bool(self.last_error) and self.last_outcome == Outcome.SUCCESS
 
     @property
     def last_error_text(self) -> str:
@@ -286,6 +283,7 @@ def partners_push(
             last_success_at=p._last_success,
             last_failure_at=p._last_failure,
             last_error=p._last_error or "",
+            last_outcome=p._last_outcome,
             refused_since=window,
             last_sync_id=p._last_sync,
         )
