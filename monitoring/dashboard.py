@@ -52,7 +52,7 @@ def evse_statuses() -> EvseStatuses:
     statuses = [
         StatusCount(
             status=status.value,
-            label=status.label,
+            label=str(status.label),
             count=counts.get(status.value, 0),
             url=f"{evses_url}?{urlencode({'status__exact': status.value})}",
         )

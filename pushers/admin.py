@@ -388,4 +388,4 @@ def _attach_push(states: list[PartnerPushState]) -> None:
     partners = Partner.objects.filter(pk__in=[state.partner_id for state in states])
     pushes = {push.partner.pk: push for push in partners_push(partners, syncs=True)}
     for state in states:
-        state.push = pushes[state.partner_id]
+        state.push = pushes[state.partner_id]  # type: ignore[attr-defined]

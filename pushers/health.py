@@ -175,12 +175,10 @@ class PartnerPush:
 
     @property
     def refused_url(self) -> str:
-        since = {"last_attempt_at__gte": self.refused_since.isoformat()}
-        return deliveries_url(
-            partner__id__exact=self.partner.pk,
-            status__exact=Status.FAILED,
-            **(since if self.refused_since else {}),
-        )
+        filters = {"partner__id__exact": self.partner.pk, "status__exact": Status.FAILED}
+        if self.refused_since is not None:
+            filters["last_attempt_at__gte"] = self.refused_since.isoformat()
+        return deliveries_url(**filters)
 
     @property
     def last_error_healed(self) -> bool:
@@ -309,17 +307,17 @@ def partners_push(
         .annotate(n=Count("*"), last=Max("started_at"))
         .order_by("-n", "-last")
     )
-    for row in refusals:
-        push = pushes[row["partner_id"]]
-        push.refused += row["n"]
+    for refusal in refusals:
+        push = pushes[refusal["partner_id"]]
+        push.refused += refusal["n"]
         if len(push.refusals) < REASONS_SHOWN:
             url = deliveries_url(
                 partner__id__exact=push.partner.pk,
                 status__exact=Status.FAILED,
-                last_error=row["error"],
+                last_error=refusal["error"],
                 last_attempt_at__gte=window.isoformat(),
             )
-            push.refusals.append(Refusal(row["error"], row["n"], row["last"], url))
+            push.refusals.append(Refusal(refusal["error"], refusal["n"], refusal["last"], url))
     if syncs:
         latest = FullSync.objects.filter(pk__in=[p.last_sync_id for p in pushes.values()])
         for progress in syncs_progress(latest).values():

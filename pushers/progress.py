@@ -52,7 +52,7 @@ class SyncProgress:
 
     def url(self, status: str | None = None) -> str:
         """The Deliveries list of this sync (of one status)."""
-        filters = {"full_sync": self.sync.pk}
+        filters: dict[str, object] = {"full_sync": self.sync.pk}
         if status:
             filters["status__in" if "," in status else "status__exact"] = status
         return f"{reverse('admin:pushers_delivery_changelist')}?{urlencode(filters)}"
@@ -60,7 +60,7 @@ class SyncProgress:
     def parts(self) -> list[tuple[str, int, str]]:
         """(words, count, status) of each outcome: accepted and refused always, the others
         when not zero, and what is still waiting."""
-        parts = [
+        parts: list[tuple[str, int, str]] = [
             ("accepted", self.accepted, Status.SUCCEEDED),
             ("refused", self.refused, Status.FAILED),
         ]

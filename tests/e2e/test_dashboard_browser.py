@@ -65,9 +65,7 @@ def test_the_dashboard_shows_a_failing_partner_and_links_to_what_failed(
     expect(rows.locator("th")).to_have_text(["Refusing eMSP", "Healthy eMSP", "Pulling eMSP"])
     expect(rows.nth(0).locator(".health")).to_have_text(re.compile(r"^failing since \d{4}-"))
     expect(rows.nth(0)).to_contain_text("3 refused")
-    expect(rows.nth(0).locator("ul.reasons li")).to_have_text(
-        ["3 × HTTP 404 OCPI 2003: as told"]
-    )
+    expect(rows.nth(0).locator("ul.reasons li")).to_have_text(["3 × HTTP 404 OCPI 2003: as told"])
     expect(rows.nth(1).locator(".health")).to_have_text("healthy")
     expect(rows.nth(2).locator(".health")).to_have_text(
         "not pushed to (no Locations Receiver endpoint: pull only)"
@@ -84,9 +82,7 @@ def test_the_dashboard_shows_a_failing_partner_and_links_to_what_failed(
     objects = page.locator("td.field-ocpi_object")
     expect(objects).to_have_count(3)
     assert sorted(objects.all_inner_texts()) == sorted(f"NL*EXA*{site.id}" for site in sites)
-    expect(page.locator("td.field-last_answer").first).to_have_text(
-        "HTTP 404 OCPI 2003: as told"
-    )
+    expect(page.locator("td.field-last_answer").first).to_have_text("HTTP 404 OCPI 2003: as told")
     assert fits(page)
     steps.shot("refused-deliveries")
 
