@@ -48,6 +48,7 @@ from pushers.models import (  # noqa: E402
 )
 
 PAGES = {
+    "baseline: partners app index": "/admin/partners/",  # a stock page, for the ratio
     "dashboard (admin index)": "/admin/",
     "partner push states": "/admin/pushers/partnerpushstate/",
     "deliveries": "/admin/pushers/delivery/",
@@ -179,15 +180,17 @@ def measure(repeat: int) -> None:
         f"load {os.getloadavg()[0]:.2f}"
     )
     for name, url in PAGES.items():
-        times = []
+        times, sql = [], []
         for _ in range(repeat):
             with CaptureQueriesContext(connection) as queries:
                 start = time.perf_counter()
                 response = client.get(url)
                 times.append(time.perf_counter() - start)
             assert response.status_code == 200, (url, response.status_code)
+            sql.append(sum(float(q["time"]) for q in queries.captured_queries))
         print(
-            f"{name:28} median {1000 * statistics.median(times):7.1f} ms, "
+            f"{name:30} median {1000 * statistics.median(times):7.1f} ms "
+            f"(SQL {1000 * statistics.median(sql):6.1f} ms), "
             f"slowest {1000 * max(times):7.1f} ms, {len(queries)} queries"
         )
 

@@ -200,6 +200,14 @@ def test_each_panel_is_shown_only_to_who_may_view_what_it_links_to(db, permissio
     assert shown(response) == panels
 
 
+def test_an_apps_index_shows_its_models_without_the_dashboard(db, admin_client):
+    response = admin_client.get("/admin/pushers/")
+
+    assert response.status_code == 200
+    assert shown(response) == []
+    assert "Partner push states" in response.content.decode()
+
+
 @pytest.mark.parametrize(("role", "panels"), [("Viewer", PANELS), ("Operator", PANELS)])
 def test_the_staff_roles_see_the_whole_dashboard(db, role, panels):
     client = client_with()
