@@ -129,6 +129,17 @@ def test_push_health_lists_partners_worst_first_and_leaves_out_unregistered_ones
     )
 
 
+def test_a_partners_name_opens_its_row_of_the_partner_push_states(db, admin_client):
+    partner_create(name="One", country_code="DE", party_id="ONE")
+    other, _ = partner_create(name="Other", country_code="DE", party_id="OTH")
+
+    page = admin_client.get(INDEX).content.decode()
+    [url] = re.findall(r'<a href="([^"]+)">Other</a>', page)
+    listing = admin_client.get(url.replace("&amp;", "&"))
+
+    assert [state.partner for state in listing.context["cl"].result_list] == [other]
+
+
 def test_recent_changes_name_the_objects_and_link_to_their_pages(db):
     location = site(Status.AVAILABLE)
     evse = EVSE.objects.get(location=location)
@@ -208,12 +219,12 @@ def test_an_apps_index_shows_its_models_without_the_dashboard(db, admin_client):
     assert "Partner push states" in response.content.decode()
 
 
-@pytest.mark.parametrize(("role", "panels"), [("Viewer", PANELS), ("Operator", PANELS)])
-def test_the_staff_roles_see_the_whole_dashboard(db, role, panels):
+@pytest.mark.parametrize("role", ["Viewer", "Operator", "Roaming manager"])
+def test_the_staff_roles_see_the_whole_dashboard(db, role):
     client = client_with()
     get_user_model().objects.get(username="someone").groups.add(Group.objects.get(name=role))
 
-    assert shown(client.get(INDEX)) == panels
+    assert shown(client.get(INDEX)) == PANELS
 
 
 def test_the_view_site_link_goes_to_the_api_documentation(db, admin_client):
