@@ -37,6 +37,9 @@ class Entry:
     via: str
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     earlier_unknown: bool = False  # a change whose record before is missing (pre-audit data)
+    model: type[Model] | None = None  # the object's model and primary key (for a link)
+    pk: Any = None
+    evse_pk: Any = None  # a Connector's EVSE
 
 
 def show(value: Any) -> str:
@@ -100,16 +103,14 @@ def _evse_labels(connector_records) -> dict[int, str]:
     }
 
 
-def _entries_of(model: type[Model], where: Q) -> list[Entry]:
-    """The newest HISTORY_LIMIT records of `model` matching `where`, each compared with the
+def _entries_of(model: type[Model], where: Q, limit: int = HISTORY_LIMIT) -> list[Entry]:
+    """The newest `limit` records of `model` matching `where`, each compared with the
     record before it of the same object. At most four queries whatever the number of
     records."""
     history = get_history_model_for_model(model)
     pk_name = model._meta.pk.attname
     newest = list(
-        history.objects.filter(where)
-        .select_related("history_user")
-        .order_by("-history_id")[:HISTORY_LIMIT]
+        history.objects.filter(where).select_related("history_user").order_by("-history_id")[:limit]
     )
     if not newest:
         return []
@@ -144,6 +145,9 @@ def _entries_of(model: type[Model], where: Q) -> list[Entry]:
             action=_ACTIONS.get(record.history_type, record.history_type),
             who=who,
             via=via,
+            model=model,
+            pk=key,
+            evse_pk=record.evse_id if model is Connector else None,
         )
         if record.history_type == "~":
             if before is None:
@@ -160,6 +164,17 @@ def entries_for(obj: Model) -> tuple[list[Entry], bool]:
     entries = [entry for model, where in _sources(obj) for entry in _entries_of(model, where)]
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:HISTORY_LIMIT], len(entries) > HISTORY_LIMIT
+
+
+def recent_entries(limit: int = 10) -> list[Entry]:
+    """The newest `limit` changes of all Locations, EVSEs and Connectors, newest first (the
+    dashboard's "Recent changes"): at most twelve queries, each reading the newest records
+    of a history table by its primary key, whatever the size of the tables."""
+    entries = [
+        entry for model in (Location, EVSE, Connector) for entry in _entries_of(model, Q(), limit)
+    ]
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]
 
 
 def changed_since(stored: Model, seen_version: int) -> ChangedMeanwhile | None:

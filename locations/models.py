@@ -214,6 +214,11 @@ class EVSE(models.Model):
         verbose_name = "EVSE"
         verbose_name_plural = "EVSEs"
         ordering = ["row_id"]
+        indexes = [
+            # The dashboard's count per status (GROUP BY status from the index alone) and
+            # the EVSE list filtered by status.
+            models.Index(fields=["status"], name="evse_status_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Upper("uid"),

@@ -17,14 +17,11 @@ from typing import Any
 from django.db.models import Prefetch
 
 from . import enums
+from .labels import location_label, object_label
 from .models import EVSE, Connector, Location
 from .quality_rules import ERROR, PROFILES, Issue, Level, Severity, rules_for
 
 # --- per Location ---
-
-
-def location_label(location: Location) -> str:
-    return f"{location.country_code}*{location.party_id}*{location.id}"
 
 
 def _objects(location: Location) -> Iterator[tuple[Level, str, Any]]:
@@ -37,10 +34,9 @@ def _objects(location: Location) -> Iterator[tuple[Level, str, Any]]:
     for evse in _children(location, "evses"):
         if evse.status == enums.Status.REMOVED:
             continue
-        evse_label = f"{label} / EVSE {evse.uid}"
-        yield "evse", evse_label, evse
+        yield "evse", object_label(location, evse.uid), evse
         for connector in _children(evse, "connectors"):
-            yield "connector", f"{evse_label} / Connector {connector.id}", connector
+            yield "connector", object_label(location, evse.uid, connector.id), connector
 
 
 def _children(parent: Location | EVSE, name: str) -> Iterable[Any]:

@@ -9,6 +9,8 @@ from versions.handlers import ocpi_aware_400, ocpi_aware_404, ocpi_aware_500
 admin.site.site_header = "OCPI CPO administration"
 admin.site.site_title = "OCPI CPO"
 admin.site.index_title = "Sites, partners and deliveries"
+# "View site": the API documentation (docs/openapi.md); this server has no public site.
+admin.site.site_url = "/api/docs/"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

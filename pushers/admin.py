@@ -6,61 +6,77 @@ read-only: nothing here is edited as a form. Work that may touch thousands of ro
 sync, retrying a partner's whole backlog) is queued for a worker.
 """
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
+from locations.labels import object_label
 from partners.admin_guard import RefuseHiddenActionsMixin
 from partners.models import Partner
 
 from . import operations, queue
-from .models import Delivery, DeliveryAttempt, FullSync, PartnerPushState
+from .health import PartnerPush, partners_push
+from .models import ChangeRecord, Delivery, DeliveryAttempt, FullSync, PartnerPushState
+from .progress import SyncProgress, syncs_progress
 
 # Deliveries "retry now" handles in the request; a larger selection goes to a worker.
 RETRY_IN_REQUEST = 200
 
 
-def _count(model, condition: Q):
-    """Per-partner count as a subquery (one query for the whole list, no join fan-out)."""
-    rows = (
-        model.objects.filter(condition, partner_id=OuterRef("partner_id"))
-        .order_by()
-        .values("partner_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows), 0)
+def _link(url: str, text) -> str:
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def _when(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "–"
+
+
+def progress_html(progress: SyncProgress, *, dated: bool = False) -> str:
+    """A full sync's progress ("50/50 settled: 32 accepted, 18 refused"), each count a link
+    to its Deliveries; `dated` adds when the sync was asked for."""
+    if progress.sync.queued and not progress.sync.locations_queued:
+        text = progress.text
+    else:
+        parts = format_html_join(
+            ", ",
+            '<a href="{}">{} {}</a>',
+            ((progress.url(status), n, words) for words, n, status in progress.parts()),
+        )
+        text = format_html("{}/{} settled: {}", progress.settled, progress.total, parts)
+    if dated:
+        return format_html("{} ({})", text, _when(progress.sync.created_at))
+    return text
 
 
 @admin.register(PartnerPushState)
 class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+    # Six columns, so that the list fits 1,280 px with both sidebars.
     list_display = [
         "partner",
-        "push_state",
-        "backlog",
-        "parked",
-        "last_success_at",
-        "failure_rate_24h",
-        "last_error",
+        "health",
+        "deliveries",
+        "last_success",
+        "last_error_shown",
         "full_sync_progress",
     ]
     list_filter = ["push_paused", "needs_full_sync"]
+    ordering = ["partner__name"]
     readonly_fields = [
         "partner",
+        "health",
+        "waiting",
+        "parked",
+        "refused",
         "needs_full_sync",
         "full_sync_after",
         "last_success_at",
         "last_failure_at",
-        "last_error",
+        "last_error_shown",
         "failing_since",
         "consecutive_failures",
+        "full_sync_progress",
     ]
     fields = ["partner", "push_paused", *readonly_fields[1:]]
     actions = ["pause", "resume", "retry_now", "full_sync"]
@@ -75,24 +91,13 @@ class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
             [PartnerPushState(partner=p) for p in Partner.objects.exclude(pk__in=known)],
             ignore_conflicts=True,
         )
-        since = timezone.now() - timedelta(hours=24)
-        not_success = ~Q(outcome=DeliveryAttempt.Outcome.SUCCESS)
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("partner")
-            .annotate(
-                _backlog=_count(Delivery, Q(status__in=Delivery.OPEN)),
-                _parked=_count(Delivery, Q(status=Delivery.Status.FAILED)),
-                _attempts=_count(DeliveryAttempt, Q(started_at__gte=since)),
-                _failed=_count(DeliveryAttempt, Q(started_at__gte=since) & not_success),
-                _last_sync=Subquery(
-                    FullSync.objects.filter(partner_id=OuterRef("partner_id"))
-                    .order_by("-id")
-                    .values("id")[:1]
-                ),
-            )
-        )
+        return super().get_queryset(request).select_related("partner")
+
+    def get_changelist_instance(self, request):
+        # The health and counts of the page's partners: a few queries for the whole page.
+        changelist = super().get_changelist_instance(request)
+        _attach_push(list(changelist.result_list))
+        return changelist
 
     def has_add_permission(self, request):
         return False
@@ -103,42 +108,56 @@ class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="state")
-    def push_state(self, obj):
-        if obj.partner.state != Partner.State.REGISTERED:
-            return f"not registered ({obj.partner.state})"
-        if obj.push_paused:
-            return "paused"
-        if obj.needs_full_sync:
-            return "outage: full sync scheduled"
-        if obj.failing_since is not None and obj.consecutive_failures:
-            local = timezone.localtime(obj.failing_since)
-            text = f"failing since {local:%Y-%m-%d %H:%M}, {obj._backlog} waiting"
-            if obj.consecutive_failures >= settings.PUSH_BREAKER_FAILURES:
-                text += " (degraded: one call at a time until it answers)"
-            return text
-        return "active"
+    @staticmethod
+    def _push(obj) -> PartnerPush:
+        if not hasattr(obj, "push"):  # the change page: one partner
+            _attach_push([obj])
+        return obj.push
 
-    @admin.display(description="backlog", ordering="_backlog")
-    def backlog(self, obj):
-        return obj._backlog
+    @admin.display(description="health")
+    def health(self, obj):
+        return self._push(obj).health.text
 
-    @admin.display(description="parked (failed)", ordering="_parked")
+    @admin.display(description="waiting")
+    def waiting(self, obj):
+        push = self._push(obj)
+        link = format_html("{} waiting", _link(push.waiting_url, push.waiting))
+        if push.oldest_waiting is None:
+            return link
+        return format_html("{} (oldest {})", link, _when(push.oldest_waiting))
+
+    @admin.display(description="deliveries")
+    def deliveries(self, obj):
+        """Waiting, parked and refused in the last 24 h, each a link to its Deliveries."""
+        return format_html(
+            "{}<br>{}<br>{}",
+            self.waiting(obj),
+            format_html("{} parked", self.parked(obj)),
+            format_html("{} refused in 24 h", self.refused(obj)),
+        )
+
+    @admin.display(description="parked (refused)")
     def parked(self, obj):
-        return obj._parked
+        push = self._push(obj)
+        return _link(push.parked_url, push.parked)
 
-    @admin.display(description="failure rate (24 h)")
-    def failure_rate_24h(self, obj):
-        if not obj._attempts:
-            return "–"
-        return f"{100 * obj._failed / obj._attempts:.0f}% of {obj._attempts}"
+    @admin.display(description="refused (24 h)")
+    def refused(self, obj):
+        push = self._push(obj)
+        return _link(push.refused_url, push.refused)
+
+    @admin.display(description="last success", ordering="last_success_at")
+    def last_success(self, obj):
+        return _when(obj.last_success_at)
+
+    @admin.display(description="last error")
+    def last_error_shown(self, obj):
+        return self._push(obj).last_error_text or "–"
 
     @admin.display(description="last full sync")
     def full_sync_progress(self, obj):
-        if obj._last_sync is None:
-            return "–"
-        sync = FullSync.objects.get(pk=obj._last_sync)
-        return f"{_progress_text(sync)} ({sync.created_at:%Y-%m-%d %H:%M})"
+        progress = self._push(obj).last_sync
+        return progress_html(progress, dated=True) if progress is not None else "–"
 
     @admin.action(description="Pause push to the selected partners", permissions=["operate_push"])
     def pause(self, request, queryset):
@@ -229,28 +248,58 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+    # Seven columns, so that the list fits 1,280 px with both sidebars; the rest is on the
+    # detail page.
     list_display = [
         "id",
+        "ocpi_object",
         "partner",
-        "method",
-        "level",
-        "object_key",
-        "fields",
-        "status",
-        "attempts",
-        "last_http_status",
-        "last_ocpi_status",
-        "last_latency_ms",
-        "last_error",
-        "queued_at",
-        "finished_at",
+        "message",
+        "outcome",
+        "last_answer",
+        "queued",
     ]
     list_filter = ["status", "partner", "level", "method"]
     search_fields = ["object_key", "location__id", "evse__uid", "last_error"]
-    list_select_related = ["partner"]
+    list_select_related = ["partner", "location", "evse", "connector"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now", "discard"]
+
+    @admin.display(description="object", ordering="object_key")
+    def ocpi_object(self, obj):
+        return delivery_label(obj)
+
+    @admin.display(description="message")
+    def message(self, obj):
+        text = f"{obj.method} {obj.get_level_display()}"
+        if obj.fields:
+            text += f": {', '.join(obj.fields)}"
+        return f"{text} (retirement)" if obj.retire else text
+
+    @admin.display(description="queued", ordering="queued_at")
+    def queued(self, obj):
+        return _when(obj.queued_at)
+
+    @admin.display(description="status", ordering="status")
+    def outcome(self, obj):
+        tries = ngettext("%d attempt", "%d attempts", obj.attempts) % obj.attempts
+        return f"{obj.status}, {tries}" if obj.attempts else obj.status
+
+    @admin.display(description="last answer")
+    def last_answer(self, obj):
+        """The reason of a failure as the partner gave it; else the statuses of the last
+        answer."""
+        if obj.last_error:
+            return format_html('<span style="overflow-wrap: anywhere">{}</span>', obj.last_error)
+        if obj.last_http_status is None:
+            return "–"
+        text = f"HTTP {obj.last_http_status}"
+        if obj.last_ocpi_status is not None:
+            text += f" OCPI {obj.last_ocpi_status}"
+        if obj.last_latency_ms is not None:
+            text += f", {obj.last_latency_ms} ms"
+        return text
 
     def has_operate_push_permission(self, request, obj=None):
         return request.user.has_perm("pushers.operate_push")
@@ -293,7 +342,17 @@ class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
 class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = ["id", "partner", "requested_by", "created_at", "progress"]
     list_filter = ["partner"]
+    list_select_related = ["partner"]
     fields = readonly_fields = ("partner", "requested_by", "total", "created_at", "progress")
+
+    def get_changelist_instance(self, request):
+        # Every row's progress in one query for the whole page.
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)
+        progress = syncs_progress(rows)
+        for sync in rows:
+            sync.progress_now = progress[sync.pk]
+        return changelist
 
     def has_add_permission(self, request):
         return False
@@ -304,14 +363,29 @@ class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="progress (sent or settled / total)")
+    @admin.display(description="progress (settled / total)")
     def progress(self, obj):
-        return _progress_text(obj)
+        if not hasattr(obj, "progress_now"):  # the change page: one sync
+            obj.progress_now = syncs_progress([obj])[obj.pk]
+        return progress_html(obj.progress_now)
 
 
-def _progress_text(sync: FullSync) -> str:
-    if sync.queued and not sync.locations_queued:
-        return "queued: waiting for a worker to list the Locations"
-    done, total = operations.full_sync_progress(sync)
-    percent = 100 * done // total if total else 100
-    return f"{done}/{total} ({percent}%)"
+def delivery_label(delivery: Delivery) -> str:
+    """The Delivery's object by its OCPI ids, e.g. `NL*EXA*LOC1 / EVSE 3 / Connector 1`
+    (the Location, EVSE and Connector come with the list's query)."""
+    Level = ChangeRecord.Level
+    if delivery.level == Level.LOCATION or delivery.evse is None:
+        return object_label(delivery.location)
+    if delivery.level == Level.EVSE:
+        return object_label(delivery.location, delivery.evse.uid)
+    if delivery.connector is None:  # deleted since (its PUT went as one of the EVSE)
+        return f"{object_label(delivery.location, delivery.evse.uid)} / a deleted Connector"
+    return object_label(delivery.location, delivery.evse.uid, delivery.connector.id)
+
+
+def _attach_push(states: list[PartnerPushState]) -> None:
+    """Each row's `push` (health, counts, latest full sync), read for all rows at once."""
+    partners = Partner.objects.filter(pk__in=[state.partner_id for state in states])
+    pushes = {push.partner.pk: push for push in partners_push(partners, syncs=True)}
+    for state in states:
+        state.push = pushes[state.partner_id]  # type: ignore[attr-defined]

@@ -211,7 +211,12 @@ class Delivery(models.Model):
         "locations.Connector", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     full_sync = models.ForeignKey(
-        FullSync, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        FullSync,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,  # delivery_full_sync_idx leads with it
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # A PUT of the Location with every EVSE REMOVED: the Location is no longer shared with
@@ -255,6 +260,8 @@ class Delivery(models.Model):
             models.Index(
                 fields=["partner", "status", "queued_at", "id"], name="delivery_partner_queue_idx"
             ),
+            # A full sync's progress by status, from the index alone (`progress`).
+            models.Index(fields=["full_sync", "status"], name="delivery_full_sync_idx"),
             models.Index(  # retention (`retention`)
                 fields=["finished_at"],
                 condition=models.Q(finished_at__isnull=False),
@@ -296,6 +303,12 @@ class DeliveryAttempt(models.Model):
         indexes = [
             models.Index(fields=["partner", "started_at"], name="attempt_partner_time_idx"),
             models.Index(fields=["started_at"], name="attempt_time_idx"),  # retention
+            # A partner's failed calls (push health, `health`), without reading its successes.
+            models.Index(
+                fields=["partner", "started_at"],
+                condition=~models.Q(outcome="success"),
+                name="attempt_failed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,8 @@ import logging
 from partners.models import Partner
 
 from .models import FullSync
-from .operations import full_sync_progress, full_sync_request
+from .operations import full_sync_request
+from .progress import syncs_progress
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,10 @@ def latest_full_sync_line(partner: Partner) -> str:
         if not partner.initial_full_sync:
             return "No full sync yet (initial full sync switched off: the partner pulls)"
         return "No full sync yet"
-    done, total = full_sync_progress(sync)
-    state = "done" if done >= total else "in progress"
+    progress = syncs_progress([sync])[sync.pk]
+    state = "done" if progress.settled >= progress.total else "in progress"
     who = f" by {sync.requested_by}" if sync.requested_by else ""
     return (
         f"Full sync #{sync.pk}{who}, {sync.created_at:%Y-%m-%d %H:%M} UTC: "
-        f"{done} of {total} Locations sent ({state})"
+        f"{progress.text} ({state})"
     )

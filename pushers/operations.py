@@ -14,6 +14,7 @@ from locations.sharing import visible_to
 from . import clock, fanout, queue, targets
 from .coalescing import Change, merge_changes
 from .models import ChangeRecord, Delivery, FullSync, Lane, PartnerPushState
+from .progress import syncs_progress
 
 Level = ChangeRecord.Level
 Method = ChangeRecord.Method
@@ -177,8 +178,8 @@ def partner_resumed_full_sync(sender, *, partner, **kwargs) -> None:
 def full_sync_progress(sync: FullSync) -> tuple[int, int]:
     """(done, total) of a full sync: done counts Locations queued and no longer waiting to
     be sent; total, the Locations counted at the start (queued, once all are)."""
-    waiting = Delivery.objects.filter(full_sync=sync, status__in=Delivery.OPEN).count()
-    return sync.locations_queued - waiting, sync.total
+    progress = syncs_progress([sync])[sync.pk]
+    return progress.settled, progress.total
 
 
 # --- Deliveries and partners

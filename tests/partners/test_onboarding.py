@@ -56,7 +56,7 @@ def test_a_partner_that_registers_with_us_gets_every_location_at_once(
     assert sorted(pushed(emsp)) == EVERY_LOCATION
     assert onboarding_lines(admin_client, partner) == [
         f"Full sync #{sync.pk} by registration, {sync.created_at:%Y-%m-%d %H:%M} UTC: "
-        "2 of 2 Locations sent (done)"
+        "2/2 settled: 2 accepted, 0 refused (done)"
     ]
 
 

@@ -1,17 +1,22 @@
 """The operator's levers: admin views and actions, and the full sync command."""
 
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from locations import services
 from locations.enums import Status
 from locations.models import EVSE
 from pushers.models import Delivery, FullSync, PartnerPushState
 
-from .conftest import build_site, ours, theirs
+from .conftest import add_push_partner, build_site, ours, theirs
+from .receiver import Receiver
 
 pytestmark = pytest.mark.usefixtures("eager")
 
@@ -31,7 +36,16 @@ def _action(admin_client, model: str, action: str, ids: list[int]):
     )
 
 
-def test_the_partner_list_shows_backlog_last_success_failure_rate_and_state(
+def _cells(response, column: str) -> list[str]:
+    """The text of one column of an admin list, row by row (tags removed)."""
+    html = response.content.decode()
+    return [
+        " ".join(re.sub(r"<[^>]+>", "", cell).split())
+        for cell in re.findall(rf'<td class="field-{column}[^"]*">(.*?)</td>', html, re.S)
+    ]
+
+
+def test_the_partner_list_shows_health_waiting_parked_last_success_and_the_last_error(
     sites, push_partner, receiver, admin_client, saved
 ):
     receiver.answer_next((500, 3000))
@@ -42,11 +56,17 @@ def test_the_partner_list_shows_backlog_last_success_failure_rate_and_state(
     response = admin_client.get(reverse("admin:pushers_partnerpushstate_changelist"))
 
     assert response.status_code == 200
-    row = response.context["cl"].result_list[0]
-    assert (row.partner, row._backlog, row._parked) == (push_partner, 1, 0)
-    assert (row._attempts, row._failed) == (3, 1)  # two site PUTs, one 500
-    assert row.last_success_at is not None
-    assert "33% of 3" in response.content.decode()
+    state = PartnerPushState.objects.get(partner=push_partner)
+    assert _cells(response, "health") == ["degraded: the last call failed"]
+    oldest = timezone.localtime(Delivery.objects.get(status="pending").queued_at)
+    assert _cells(response, "deliveries") == [
+        f"1 waiting (oldest {oldest:%Y-%m-%d %H:%M})0 parked0 refused in 24 h"
+    ]
+    assert _cells(response, "last_success") == [
+        f"{timezone.localtime(state.last_success_at):%Y-%m-%d %H:%M}"
+    ]
+    # The latest outcome: shown as it is.
+    assert _cells(response, "last_error_shown") == ["HTTP 500 OCPI 3000: as told"]
 
 
 def test_pausing_and_resuming_a_partner_from_the_admin(
@@ -79,7 +99,7 @@ def test_a_full_sync_from_the_admin_puts_every_location_and_shows_its_progress(
     sync = FullSync.objects.get()
     assert sync.requested_by == "admin"
     response = admin_client.get(reverse("admin:pushers_fullsync_changelist"))
-    assert "2/2 (100%)" in response.content.decode()
+    assert _cells(response, "progress") == ["2/2 settled: 2 accepted, 0 refused"]
 
 
 def test_the_deliveries_list_filters_by_partner_object_and_state_and_retries_or_discards(
@@ -162,8 +182,8 @@ def test_the_admin_full_sync_is_built_by_a_worker_not_in_the_request(
     assert (sync.queued, sync.total) == (False, 2)
     for site in sites:
         assert theirs(receiver, site) == ours(site)
-    listing = admin_client.get(reverse("admin:pushers_fullsync_changelist")).content.decode()
-    assert "2/2 (100%)" in listing
+    listing = admin_client.get(reverse("admin:pushers_fullsync_changelist"))
+    assert _cells(listing, "progress") == ["2/2 settled: 2 accepted, 0 refused"]
 
 
 def test_a_requested_full_sync_whose_message_was_lost_is_queued_again_by_the_sweeper(
@@ -238,3 +258,86 @@ def test_retrying_a_large_selection_of_deliveries_is_queued(
     assert set(Delivery.objects.filter(pk__in=failed).values_list("status", flat=True)) == {
         "succeeded"
     }
+
+
+def test_a_full_sync_with_refused_locations_shows_how_many_were_refused_with_links(
+    sites, push_partner, receiver, admin_client, saved
+):
+    receiver.answer_next((422, 2001))  # the first Location of the sync is refused
+    state = PartnerPushState.objects.get(partner=push_partner)
+
+    saved(lambda: _action(admin_client, "partnerpushstate", "full_sync", [state.pk]))
+
+    sync = FullSync.objects.get()
+    listing = admin_client.get(reverse("admin:pushers_fullsync_changelist"))
+    assert _cells(listing, "progress") == ["2/2 settled: 1 accepted, 1 refused"]
+    refused = reverse("admin:pushers_delivery_changelist") + (
+        f"?full_sync={sync.pk}&amp;status__exact=failed"
+    )
+    assert f'<a href="{refused}">1 refused</a>' in listing.content.decode()
+    states = admin_client.get(reverse("admin:pushers_partnerpushstate_changelist"))
+    assert _cells(states, "full_sync_progress") == [
+        f"2/2 settled: 1 accepted, 1 refused ({timezone.localtime(sync.created_at):%Y-%m-%d %H:%M})"
+    ]
+    deliveries = admin_client.get(refused.replace("&amp;", "&"))
+    assert [d.status for d in deliveries.context["cl"].result_list] == ["failed"]
+
+
+def test_deliveries_are_named_by_their_ocpi_ids_with_the_reason_of_a_refusal(
+    sites, push_partner, receiver, admin_client, saved
+):
+    evse = EVSE.objects.filter(location=sites[0]).first()
+    connector = evse.connectors.first()
+    receiver.answer_next((404, 2003))  # the PATCH of the Connector; its Location PUT heals it
+    connector.max_amperage = 20
+    saved(lambda: services.connector_update(connector=connector))
+
+    listing = admin_client.get(reverse("admin:pushers_delivery_changelist"))
+
+    location = f"NL*EXA*{sites[0].id}"
+    assert _cells(listing, "ocpi_object")[:2] == [
+        location,
+        f"{location} / EVSE {evse.uid} / Connector {connector.id}",
+    ]
+    assert _cells(listing, "message")[:2] == [
+        "PUT Location",
+        "PATCH Connector: max_amperage",
+    ]
+    assert _cells(listing, "outcome")[:2] == ["succeeded, 1 attempt", "failed, 1 attempt"]
+    assert _cells(listing, "last_answer")[1] == "HTTP 404 OCPI 2003: as told"
+    assert re.fullmatch(r"HTTP 200 OCPI 1000, \d+ ms", _cells(listing, "last_answer")[0])
+    assert "L:" not in "".join(_cells(listing, "ocpi_object"))
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:pushers_partnerpushstate_changelist",
+        "admin:pushers_delivery_changelist",
+        "admin:pushers_fullsync_changelist",
+    ],
+)
+def test_the_push_lists_cost_the_same_queries_for_few_or_many_rows(
+    sites, push_partner, receiver, admin_client, saved, url
+):
+    from pushers import operations
+
+    receiver.answer_next((422, 2001))
+    operations.full_sync_start(partner_id=push_partner.pk)
+    small = _queries(admin_client, reverse(url))
+
+    for n in range(3):
+        with Receiver() as other:
+            partner = add_push_partner(other, name=f"Other {n}", party_id=f"OT{n}")
+            other.answer_next((500, 3000), (422, 2001))
+            saved(lambda: build_site(n_evses=2))
+            saved(lambda partner=partner: operations.full_sync_start(partner_id=partner.pk))
+
+    assert Delivery.objects.count() > 10
+    assert _queries(admin_client, reverse(url)) == small
