@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('locations', '0004_location_sharing'),
+        ('locations', '0005_evse_status_index'),
     ]
 
     operations = [
