@@ -45,6 +45,7 @@ from versions.schema_validation import SchemaError, SchemaSet
 from . import schemas, selectors, services
 from .bulk import locations_bulk_create
 from .enums import Status
+from .import_csv import Unreadable, read_csv_locations, scan_csv
 from .import_files import location_key, read_locations, scan
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 from .serializers import location_dicts_from_rows
@@ -164,9 +165,20 @@ def _in(where: str, call: Callable[[], Any]) -> Any:
         raise _Refused(f"{where}: {_flat(exc)}" if where else _flat(exc)) from exc
 
 
+def _duplicate_message(key: str, duplicates: dict[str, int]) -> str:
+    return (
+        f"id: this Location occurs {duplicates[key]} times in the file; none of them is imported."
+    )
+
+
 def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outcome, Any]:
     """The checks that need no database: duplicates in the file, the spec's schema, our
     party. Returns the outcome so far (action "refused" when one failed) and the data."""
+    if isinstance(data, Unreadable):  # a CSV Location whose rows could not be read
+        refused = Outcome(position, data.key, "refused", message=data.message)
+        if data.key in duplicates:
+            refused.message = _duplicate_message(data.key, duplicates)
+        return refused, None
     if isinstance(data, dict) and all(
         isinstance(data.get(name), str) for name in ("country_code", "party_id", "id")
     ):
@@ -177,10 +189,7 @@ def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outc
     data = _tidy(data)
     try:
         if key in duplicates:
-            raise _Refused(
-                f"id: this Location occurs {duplicates[key]} times in the file; "
-                "none of them is imported."
-            )
+            raise _Refused(_duplicate_message(key, duplicates))
         try:
             _check_location(data, "")
         except SchemaError as exc:
@@ -402,12 +411,18 @@ def import_stream(
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     batch_size: int = BATCH,
+    format: str = "json",
 ) -> Totals:
-    """Import every Location of a seekable binary stream; returns the counts.
+    """Import every Location of a seekable binary stream (OCPI JSON, or the CSV of
+    `locations.csv_columns` with format="csv"); returns the counts.
 
     Raises ImportFileError (before anything is saved) when the input is not JSON, not a
-    list of Locations nor an envelope, or an envelope of a failure."""
-    found = scan(stream)
+    list of Locations nor an envelope, or an envelope of a failure (CSV: not CSV, or not
+    our columns)."""
+    found = scan_csv(stream) if format == "csv" else scan(stream)
+    locations = (
+        read_csv_locations(stream) if format == "csv" else read_locations(stream, found.prefix)
+    )
     totals = Totals()
     batch: list[tuple[int, Any]] = []
 
@@ -418,7 +433,7 @@ def import_stream(
         on_progress(batch[-1][0], found.count)
         batch.clear()
 
-    for position, data in enumerate(read_locations(stream, found.prefix), start=1):
+    for position, data in enumerate(locations, start=1):
         batch.append((position, data))
         if len(batch) == batch_size:
             flush()
