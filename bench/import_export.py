@@ -9,7 +9,7 @@ Method, per size N:
    created), then `ocpi_export -o var/bench-import/locations-N.json` (kept for a rerun with
    `--skip-generate`);
 2. the target database `<db>` is dropped, created and migrated; then, each as a process of
-   its own under GNU time (`/usr/bin/time -f "%e %M"`: wall seconds, peak RSS in KiB):
+   its own under GNU time (`/usr/bin/time -f "%e %M %U %S"`: wall seconds, peak RSS in KiB, CPU seconds):
    - `ocpi_import FILE --dry-run` (every Location checked and rolled back),
    - `ocpi_import FILE` (every Location created, one recorded PUT each),
    - `ocpi_import FILE` again (every Location unchanged),
@@ -59,22 +59,25 @@ def _load() -> str:
 
 
 def timed(env: dict, *args: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, last line of stdout) of one manage.py command."""
+    """(wall seconds, peak RSS in MB, last line of stdout) of one manage.py command; the
+    CPU seconds (user + system) are printed too: on a loaded host they say more."""
     load = _load().strip()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "TIME %e %M", PYTHON, "manage.py", *args],
+        ["/usr/bin/time", "-f", "TIME %e %M %U %S", PYTHON, "manage.py", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
     )
     stats = [line for line in done.stderr.splitlines() if line.startswith("TIME ")][-1]
-    seconds, kib = stats.split()[1:]
+    seconds, kib, user, system = stats.split()[1:]
     last = (done.stdout.strip().splitlines() or [""])[-1]
     if done.returncode != 0:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
     mb = int(kib) / 1024
-    print(f"  {' '.join(args)[:70]:70s} {float(seconds):8.1f} s {mb:6.0f} MB  ({load})")
+    cpu = float(user) + float(system)
+    print(f"  {' '.join(args)[:60]:60s} {float(seconds):7.1f} s  CPU {cpu:6.1f} s  {mb:4.0f} MB")
+    print(f"    load before: {load}")
     print(f"    {last}")
     return float(seconds), mb, last
 

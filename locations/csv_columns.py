@@ -156,14 +156,14 @@ def read_cell(column: Column, text: str) -> Any:
         word = text.strip().lower()
         if word in _TRUE | _FALSE:
             return word in _TRUE
-        raise CellError(f"{column.name}: {text!r} is not true or false")
+        raise CellError(f"column {column.name}: {text!r} is not true or false")
     if column.kind == INT:
         try:
             number = float(text)
         except ValueError:
-            raise CellError(f"{column.name}: {text!r} is not a whole number") from None
+            raise CellError(f"column {column.name}: {text!r} is not a whole number") from None
         if not number.is_integer():
-            raise CellError(f"{column.name}: {text!r} is not a whole number")
+            raise CellError(f"column {column.name}: {text!r} is not a whole number")
         return int(number)
     if column.kind == LIST:
         return [part.strip() for part in text.split(";") if part.strip()]
@@ -171,7 +171,7 @@ def read_cell(column: Column, text: str) -> Any:
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise CellError(f"{column.name}: not valid JSON ({exc})") from None
+            raise CellError(f"column {column.name}: not valid JSON ({exc})") from None
     return text
 
 
