@@ -31,11 +31,20 @@ def _text(stream: IO[bytes]) -> io.TextIOWrapper:
     return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
+def _delimiter(stream: IO[bytes]) -> str:
+    """`,` as we write it, or `;` as spreadsheets write CSV in locales with a decimal comma
+    (the header tells: our column names hold neither)."""
+    header = stream.readline()
+    stream.seek(0)
+    return ";" if b";" in header and b"," not in header else ","
+
+
 def _rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of the data rows; the header is checked first."""
+    delimiter = _delimiter(stream)
     text = _text(stream)
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(text, delimiter=delimiter)
         header = reader.fieldnames or []
         unknown = [name for name in header if name not in BY_NAME]
         if unknown:

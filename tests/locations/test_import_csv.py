@@ -325,3 +325,17 @@ def test_the_progress_bar_is_drawn_in_place_on_a_terminal():
     assert out.getvalue() == (
         f"\r[{bar}]  50%  50/100 Locations\r[{'#' * 30}] 100%  100/100 Locations\n"
     )
+
+
+def test_a_spreadsheet_saved_with_semicolons_is_read_too(db, tmp_path):
+    # Spreadsheets in locales with a decimal comma separate the cells with ";".
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SHEET_COLUMNS, delimiter=";")
+    writer.writeheader()
+    writer.writerow(sheet_row())
+
+    text, error = run_csv_import(tmp_path, out.getvalue())
+
+    assert error is None
+    assert text.splitlines()[0] == "created    NL*EXA*LOC-S1 (1 EVSEs, 1 connectors)"
+    assert exported()[0]["evses"][0]["connectors"][0]["tariff_ids"] == ["AC-1", "AC-2"]
