@@ -9,7 +9,8 @@ Method, per size N:
    created), then `ocpi_export -o var/bench-import/locations-N.json` (kept for a rerun with
    `--skip-generate`);
 2. the target database `<db>` is dropped, created and migrated; then, each as a process of
-   its own under GNU time (`/usr/bin/time -f "%e %M %U %S"`: wall seconds, peak RSS in KiB, CPU seconds):
+   its own under GNU time (`/usr/bin/time -f "%e %M %U %S"`: wall seconds, peak RSS in
+   KiB, CPU seconds of the command):
    - `ocpi_import FILE --dry-run` (every Location checked and rolled back),
    - `ocpi_import FILE` (every Location created, one recorded PUT each),
    - `ocpi_import FILE` again (every Location unchanged),

@@ -1,4 +1,5 @@
-"""Import of OCPI 2.2.1 Locations JSON (`manage.py ocpi_import`).
+"""Import of OCPI 2.2.1 Locations JSON, or of the CSV of `locations.csv_columns`
+(`manage.py ocpi_import`, the admin's Import… page).
 
 The input is what a Sender serves (OCPI 2.2.1, Locations module, 8.2.1 Sender Interface,
 GET List): a JSON list of Location objects, or the OCPI envelope around it
@@ -12,6 +13,9 @@ Locations module, 8.2.2 Receiver Interface, PUT Method): fields left out of the 
 cleared, connectors left out are deleted, and EVSEs left out get status REMOVED (EVSEs are
 never deleted: 8.1 Flow and Lifecycle). `last_updated` of the file is not taken over: the
 services stamp each real change with the time it is saved, so that partners see it as new.
+
+The checks without the database are `locations.import_checks`; reading the input is
+`locations.import_files` (JSON) and `locations.import_csv` (CSV).
 
 Each Location is all or nothing: its own transaction. A refused Location (bad value,
 unknown party, duplicate id in the file, a rule of the services) is reported with the
@@ -39,12 +43,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 
-from versions.parties import our_parties_text, our_party
-from versions.schema_validation import SchemaError, SchemaSet
+from versions.parties import our_parties_text
+from versions.schema_validation import SchemaError
 
-from . import schemas, selectors, services
+from . import selectors, services
 from .bulk import locations_bulk_create
 from .enums import Status
+from .import_checks import check_location, is_our_party, tidy
 from .import_csv import Unreadable, read_csv_locations, scan_csv
 from .import_files import location_key, read_locations, scan
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
@@ -58,61 +63,6 @@ _CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
 
 # Locations read and checked together; new ones among them are created together.
 BATCH = 100
-
-
-# --- Whose Locations we hold ---------------------------------------------------------------
-
-
-def is_our_party(country_code: str, party_id: str) -> bool:
-    """Whether Locations of this country_code/party_id are ours to hold (`versions.parties`:
-    `OCPI_PARTIES`, or `OCPI_COUNTRY_CODE`/`OCPI_PARTY_ID`)."""
-    return our_party(country_code, party_id) is not None
-
-
-# --- Checking one Location -----------------------------------------------------------------
-
-
-def _lenient_definitions() -> dict[str, Any]:
-    """The spec's schemas, but with `last_updated` optional in Location, EVSE and Connector:
-    it is not imported (the services stamp their own), so a file need not carry it."""
-    definitions = dict(schemas.DEFINITIONS)
-    for name in ("Location", "EVSE", "Connector"):
-        schema = dict(definitions[name])
-        schema["required"] = [m for m in schema["required"] if m != "last_updated"]
-        definitions[name] = schema
-    return definitions
-
-
-_SCHEMAS = SchemaSet(_lenient_definitions(), schemas.RULES)
-_check_location = _SCHEMAS.checker({"$ref": "#/components/schemas/Location"})
-
-
-def _without_empty(data: dict, required: Any) -> dict:
-    """Optional members sent as "" or [] are read as left out (many exports send them)."""
-    return {
-        name: value
-        for name, value in data.items()
-        if name in required or (value != "" and value != [])
-    }
-
-
-def _tidy(data: Any) -> Any:
-    if not isinstance(data, dict):
-        return data
-    data = _without_empty(data, {"evses"})
-    if isinstance(data.get("evses"), list):
-        evses = []
-        for evse in data["evses"]:
-            if isinstance(evse, dict):
-                evse = _without_empty(evse, {"connectors"})
-                if isinstance(evse.get("connectors"), list):
-                    evse["connectors"] = [
-                        _without_empty(c, ()) if isinstance(c, dict) else c
-                        for c in evse["connectors"]
-                    ]
-            evses.append(evse)
-        data["evses"] = evses
-    return data
 
 
 def _instance(model: Any, columns: tuple[str, ...], data: dict) -> Any:
@@ -186,12 +136,12 @@ def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outc
     else:
         key = f"#{position}"
     outcome = Outcome(position, key, "checked")
-    data = _tidy(data)
+    data = tidy(data)
     try:
         if key in duplicates:
             raise _Refused(_duplicate_message(key, duplicates))
         try:
-            _check_location(data, "")
+            check_location(data, "")
         except SchemaError as exc:
             raise _Refused(str(exc)) from exc
         if not is_our_party(data["country_code"], data["party_id"]):

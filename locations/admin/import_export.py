@@ -12,6 +12,8 @@ Export…: the whole set or the Locations of the current (filtered, searched) li
 or CSV, streamed as it is read. Needs the view permission.
 """
 
+import copy
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -169,7 +171,6 @@ class ImportExportMixin(admin.ModelAdmin):
         try:
             pending = pending_import(token, user_id=request.user.pk)
         except UploadRefused as exc:
-            self.message_user(request, str(exc), messages.ERROR)
             return self._refused(request, ImportForm(), str(exc))
         try:
             with pending.open() as stream:
@@ -223,8 +224,8 @@ class ImportExportMixin(admin.ModelAdmin):
 
     def _filtered(self, request, filters: str) -> QuerySet:
         """The Locations of the list with these query parameters (filters, search)."""
-        listing = request.__class__.__new__(request.__class__)
-        listing.__dict__ = {**request.__dict__, "GET": QueryDict(filters)}
+        listing = copy.copy(request)
+        listing.GET = QueryDict(filters)
         changelist = self.get_changelist_instance(listing)
         return changelist.get_queryset(listing)
 
