@@ -7,7 +7,11 @@ Locations (4 EVSEs of 2 Connectors each) on PostgreSQL; time and peak memory (RS
 Method, per size N:
 1. the file: `ocpi_demo_data --locations N` into the source database `<db>_src` (dropped and
    created), then `ocpi_export -o var/bench-import/locations-N.json` (kept for a rerun with
-   `--skip-generate`);
+   `--skip-generate`). With `--replicate-from M` the file of N is instead made from that of M
+   (made first if missing) by copying its lines N/M times with the ids of other seeds
+   (`DEMO-1-…` → `DEMO-2-…`, EVSE IDs `…*E1D…` → `…*E2D…`), as `ocpi_demo_data --seed K`
+   would name them: the same sites, so the same work per Location, in minutes less on a
+   loaded host;
 2. the target database `<db>` is dropped, created and migrated; then, each as a process of
    its own under GNU time (`/usr/bin/time -f "%e %M %U %S"`: wall seconds, peak RSS in
    KiB, CPU seconds of the command):
@@ -59,6 +63,24 @@ def _load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.split("load")[-1]
 
 
+def replicate(small: Path, factor: int, target: Path) -> None:
+    """Write `target` as `factor` copies of the Locations of `small` (an `ocpi_export` file:
+    one Location per line), each copy with the ids of another demo seed. Streamed."""
+    with target.open("w") as out:
+        out.write("[")
+        first = True
+        for copy in range(1, factor + 1):
+            with small.open() as lines:
+                for line in lines:
+                    line = line.strip().rstrip(",")
+                    if not line.startswith("{"):
+                        continue
+                    line = line.replace('"DEMO-1-', f'"DEMO-{copy}-').replace("*E1D", f"*E{copy}D")
+                    out.write(("\n" if first else ",\n") + line)
+                    first = False
+        out.write("\n]\n")
+
+
 def timed(env: dict, *args: str) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, last line of stdout) of one manage.py command; the
     CPU seconds (user + system) are printed too: on a loaded host they say more."""
@@ -89,6 +111,8 @@ def main() -> None:
     parser.add_argument("--db", default="h15qi")
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--csv", action="store_true", help="also import the CSV export")
+    parser.add_argument("--replicate-from", type=int, metavar="M")
+    parser.add_argument("--skip-dry-run", action="store_true")
     args = parser.parse_args()
     var = tempfile.mkdtemp(prefix="ocpi-bench-import-var-")
     base = {
@@ -110,13 +134,17 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs; PostgreSQL; DEBUG off")
     for size in args.sizes:
         path = FILES / f"locations-{size}.json"
-        if not (args.skip_generate and path.exists()):
+        small = FILES / f"locations-{args.replicate_from}.json"
+        if args.replicate_from and size % args.replicate_from == 0 and small.exists():
+            replicate(small, size // args.replicate_from, path)
+        elif not (args.skip_generate and path.exists()):
             _fresh_database(f"{args.db}_src", source)
             _manage(source, "ocpi_demo_data", "--locations", str(size))
             _manage(source, "ocpi_export", "-o", str(path))
         print(f"\n{size} Locations: {path.stat().st_size / 1e6:.1f} MB of JSON")
         _fresh_database(args.db, target)
-        timed(target, "ocpi_import", str(path), "--dry-run")
+        if not args.skip_dry_run:
+            timed(target, "ocpi_import", str(path), "--dry-run")
         timed(target, "ocpi_import", str(path))
         timed(target, "ocpi_import", str(path))
         timed(target, "ocpi_export", "-o", "/dev/null")
