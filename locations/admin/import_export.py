@@ -24,6 +24,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
+from audit.context import acting_as
+
 from ..exporting import csv_pieces, json_pieces
 from ..import_csv import scan_csv
 from ..import_files import ImportFileError, input_format, scan
@@ -173,7 +175,8 @@ class ImportExportMixin(admin.ModelAdmin):
         except UploadRefused as exc:
             return self._refused(request, ImportForm(), str(exc))
         try:
-            with pending.open() as stream:
+            # The history says who (the request's user) and from which file.
+            with pending.open() as stream, acting_as(f"admin import {pending.name}"):
                 outcomes, totals = self._run(stream, pending.format, dry_run=False)
         except ImportFileError as exc:  # the file was checked by the dry run; kept for sure
             return self._refused(request, ImportForm(), str(exc))

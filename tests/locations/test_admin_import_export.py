@@ -82,6 +82,14 @@ def test_an_upload_is_checked_first_and_imported_on_confirmation(admin_client, f
     assert sorted(Location.objects.values_list("id", flat=True)) == ["LOC-FULL", "LOC-OTHER"]
     assert served()[0]["name"] == "Station Square (renamed)"
     assert ChangeRecord.objects.count() > records  # recorded, so pushed to partners
+    # The history names the user and the file, for the new Location (written in bulk) and
+    # for the updated one (through the services).
+    for location_id in ("LOC-OTHER", "LOC-FULL"):
+        newest = Location.history.filter(id=location_id).order_by("-history_id").first()
+        assert (newest.history_user.username, newest.history_source) == (
+            "admin",
+            "admin import locations.json",
+        )
     assert uploads(settings) == []  # the kept file is gone
     again = admin_client.post(IMPORT, {"token": token})
     assert again.context["refused"] == "This import has expired or was done; upload the file again."
