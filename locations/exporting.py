@@ -5,8 +5,10 @@ List): a list of whole Locations with their EVSEs (REMOVED ones included) and Co
 rendered by the same code as the API (`serializers.location_dicts_from_rows`), one Location
 per line. `ocpi_import` reads it back.
 
-CSV has one row per Connector (a Location without EVSEs gets one row with the EVSE and
-Connector columns empty), for spreadsheets; list columns are joined with ";".
+CSV has one row per Connector, every field in a column (`locations.csv_columns`), for
+spreadsheets; `ocpi_import --format csv` reads it back.
+
+Either the whole set or some Locations (a queryset of them, e.g. the admin's filtered list).
 
 Both are written as they are read: Locations in chunks by primary key (keyset, no OFFSET),
 three queries per chunk (the Locations, their EVSEs, their Connectors), so memory and
@@ -17,28 +19,38 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
+from django.db.models import QuerySet
+
 from versions.envelope import dumps
 
 from . import selectors
+from .csv_columns import CSV_COLUMNS, csv_rows
+from .models import Location
 from .serializers import location_dicts_from_rows
+
+__all__ = [
+    "CSV_COLUMNS",
+    "csv_pieces",
+    "json_pieces",
+    "location_documents",
+    "write_csv",
+    "write_json",
+]
 
 CHUNK = 500
 
-CSV_COLUMNS = (
-    "country_code", "party_id", "location_id", "publish", "name", "address", "city",
-    "postal_code", "state", "country", "latitude", "longitude", "time_zone", "parking_type",
-    "evse_uid", "evse_id", "status", "capabilities", "floor_level", "physical_reference",
-    "connector_id", "standard", "format", "power_type", "max_voltage", "max_amperage",
-    "max_electric_power", "tariff_ids", "terms_and_conditions",
-)  # fmt: skip
 
-
-def location_documents(chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
-    """Every Location as its OCPI JSON object (DateTimes already as OCPI text), oldest
-    first, read `chunk` Locations at a time."""
+def location_documents(
+    chunk: int = CHUNK, *, only: "QuerySet[Location] | None" = None
+) -> Iterator[dict[str, Any]]:
+    """Every Location (or those of `only`) as its OCPI JSON object (DateTimes already as
+    OCPI text), oldest first, read `chunk` Locations at a time."""
+    rows_query = selectors.location_rows()
+    if only is not None:
+        rows_query = rows_query.filter(row_id__in=only.order_by().values("row_id"))
     last = 0
     while True:
-        rows = list(selectors.location_rows().filter(row_id__gt=last)[:chunk])
+        rows = list(rows_query.filter(row_id__gt=last)[:chunk])
         if not rows:
             return
         evse_rows, connector_rows = selectors.location_page_children(rows)
@@ -48,75 +60,54 @@ def location_documents(chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
         last = rows[-1][0]
 
 
-def write_json(out: IO[bytes], chunk: int = CHUNK) -> int:
+def json_pieces(chunk: int = CHUNK, *, only: "QuerySet[Location] | None" = None):
+    """The JSON export in pieces (bytes), one Location per piece, for a streamed answer."""
+    yield b"["
+    for count, document in enumerate(location_documents(chunk, only=only)):
+        yield (b"\n" if count == 0 else b",\n") + dumps(document)
+    yield b"\n]\n"
+
+
+class _Line:
+    """A csv.writer target that hands back what one writerow(s) call wrote."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
+
+
+def csv_pieces(chunk: int = CHUNK, *, only: "QuerySet[Location] | None" = None):
+    """The CSV export in pieces (str): the header, then the rows of one Location each."""
+    line = _Line()
+    writer = csv.writer(line)
+    writer.writerow(CSV_COLUMNS)
+    yield line.take()
+    for document in location_documents(chunk, only=only):
+        writer.writerows(csv_rows(document))
+        yield line.take()
+
+
+def write_json(
+    out: IO[bytes], chunk: int = CHUNK, *, only: "QuerySet[Location] | None" = None
+) -> int:
     """The Locations as one JSON list, one Location per line; returns how many."""
-    count = 0
-    out.write(b"[")
-    for document in location_documents(chunk):
-        out.write(b"\n" if count == 0 else b",\n")
-        out.write(dumps(document))
+    count = -2  # the opening and the closing bracket
+    for piece in json_pieces(chunk, only=only):
+        out.write(piece)
         count += 1
-    out.write(b"\n]\n")
     return count
 
 
-def _joined(values: list[str] | None) -> str:
-    return ";".join(values or [])
-
-
-def csv_rows(document: dict[str, Any]) -> Iterator[list[Any]]:
-    """The CSV rows (in CSV_COLUMNS order) of one Location document."""
-    location = [
-        document["country_code"],
-        document["party_id"],
-        document["id"],
-        "true" if document["publish"] else "false",
-        document.get("name", ""),
-        document["address"],
-        document["city"],
-        document.get("postal_code", ""),
-        document.get("state", ""),
-        document["country"],
-        document["coordinates"]["latitude"],
-        document["coordinates"]["longitude"],
-        document["time_zone"],
-        document.get("parking_type", ""),
-    ]
-    if not document["evses"]:
-        yield location + [""] * (len(CSV_COLUMNS) - len(location))
-    for evse in document["evses"]:
-        evse_part = [
-            evse["uid"],
-            evse.get("evse_id", ""),
-            evse["status"],
-            _joined(evse.get("capabilities")),
-            evse.get("floor_level", ""),
-            evse.get("physical_reference", ""),
-        ]
-        for connector in evse["connectors"]:
-            yield (
-                location
-                + evse_part
-                + [
-                    connector["id"],
-                    connector["standard"],
-                    connector["format"],
-                    connector["power_type"],
-                    connector["max_voltage"],
-                    connector["max_amperage"],
-                    connector.get("max_electric_power", ""),
-                    _joined(connector.get("tariff_ids")),
-                    connector.get("terms_and_conditions", ""),
-                ]
-            )
-
-
-def write_csv(out: IO[str], chunk: int = CHUNK) -> int:
+def write_csv(out: IO[str], chunk: int = CHUNK, *, only: "QuerySet[Location] | None" = None) -> int:
     """The Locations as CSV, one row per Connector; returns the number of Locations."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for document in location_documents(chunk):
-        writer.writerows(csv_rows(document))
+    count = -1  # the header
+    for piece in csv_pieces(chunk, only=only):
+        out.write(piece)
         count += 1
     return count

@@ -150,3 +150,11 @@ def open_source(source: str, *, max_bytes: int, deadline: float) -> IO[bytes]:
     if not path.is_file():
         raise ImportFileError(f"There is no file {source!r}.")
     return path.open("rb")
+
+
+def input_format(name: str, chosen: str | None = None) -> str:
+    """ "csv" or "json": the one chosen, else by the name's extension (`.csv`: CSV)."""
+    if chosen:
+        return chosen
+    path = name.split("?", 1)[0].lower()
+    return "csv" if path.endswith(".csv") else "json"

@@ -1,4 +1,5 @@
-"""Import of OCPI 2.2.1 Locations JSON (`manage.py ocpi_import`).
+"""Import of OCPI 2.2.1 Locations JSON, or of the CSV of `locations.csv_columns`
+(`manage.py ocpi_import`, the admin's Import… page).
 
 The input is what a Sender serves (OCPI 2.2.1, Locations module, 8.2.1 Sender Interface,
 GET List): a JSON list of Location objects, or the OCPI envelope around it
@@ -12,6 +13,9 @@ Locations module, 8.2.2 Receiver Interface, PUT Method): fields left out of the 
 cleared, connectors left out are deleted, and EVSEs left out get status REMOVED (EVSEs are
 never deleted: 8.1 Flow and Lifecycle). `last_updated` of the file is not taken over: the
 services stamp each real change with the time it is saved, so that partners see it as new.
+
+The checks without the database are `locations.import_checks`; reading the input is
+`locations.import_files` (JSON) and `locations.import_csv` (CSV).
 
 Each Location is all or nothing: its own transaction. A refused Location (bad value,
 unknown party, duplicate id in the file, a rule of the services) is reported with the
@@ -39,12 +43,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 
-from versions.parties import our_parties_text, our_party
-from versions.schema_validation import SchemaError, SchemaSet
+from versions.parties import our_parties_text
+from versions.schema_validation import SchemaError
 
-from . import schemas, selectors, services
+from . import selectors, services
 from .bulk import locations_bulk_create
 from .enums import Status
+from .import_checks import check_location, is_our_party, tidy
+from .import_csv import Unreadable, read_csv_locations, scan_csv
 from .import_files import location_key, read_locations, scan
 from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
 from .serializers import location_dicts_from_rows
@@ -57,61 +63,6 @@ _CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
 
 # Locations read and checked together; new ones among them are created together.
 BATCH = 100
-
-
-# --- Whose Locations we hold ---------------------------------------------------------------
-
-
-def is_our_party(country_code: str, party_id: str) -> bool:
-    """Whether Locations of this country_code/party_id are ours to hold (`versions.parties`:
-    `OCPI_PARTIES`, or `OCPI_COUNTRY_CODE`/`OCPI_PARTY_ID`)."""
-    return our_party(country_code, party_id) is not None
-
-
-# --- Checking one Location -----------------------------------------------------------------
-
-
-def _lenient_definitions() -> dict[str, Any]:
-    """The spec's schemas, but with `last_updated` optional in Location, EVSE and Connector:
-    it is not imported (the services stamp their own), so a file need not carry it."""
-    definitions = dict(schemas.DEFINITIONS)
-    for name in ("Location", "EVSE", "Connector"):
-        schema = dict(definitions[name])
-        schema["required"] = [m for m in schema["required"] if m != "last_updated"]
-        definitions[name] = schema
-    return definitions
-
-
-_SCHEMAS = SchemaSet(_lenient_definitions(), schemas.RULES)
-_check_location = _SCHEMAS.checker({"$ref": "#/components/schemas/Location"})
-
-
-def _without_empty(data: dict, required: Any) -> dict:
-    """Optional members sent as "" or [] are read as left out (many exports send them)."""
-    return {
-        name: value
-        for name, value in data.items()
-        if name in required or (value != "" and value != [])
-    }
-
-
-def _tidy(data: Any) -> Any:
-    if not isinstance(data, dict):
-        return data
-    data = _without_empty(data, {"evses"})
-    if isinstance(data.get("evses"), list):
-        evses = []
-        for evse in data["evses"]:
-            if isinstance(evse, dict):
-                evse = _without_empty(evse, {"connectors"})
-                if isinstance(evse.get("connectors"), list):
-                    evse["connectors"] = [
-                        _without_empty(c, ()) if isinstance(c, dict) else c
-                        for c in evse["connectors"]
-                    ]
-            evses.append(evse)
-        data["evses"] = evses
-    return data
 
 
 def _instance(model: Any, columns: tuple[str, ...], data: dict) -> Any:
@@ -164,9 +115,20 @@ def _in(where: str, call: Callable[[], Any]) -> Any:
         raise _Refused(f"{where}: {_flat(exc)}" if where else _flat(exc)) from exc
 
 
+def _duplicate_message(key: str, duplicates: dict[str, int]) -> str:
+    return (
+        f"id: this Location occurs {duplicates[key]} times in the file; none of them is imported."
+    )
+
+
 def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outcome, Any]:
     """The checks that need no database: duplicates in the file, the spec's schema, our
     party. Returns the outcome so far (action "refused" when one failed) and the data."""
+    if isinstance(data, Unreadable):  # a CSV Location whose rows could not be read
+        refused = Outcome(position, data.key, "refused", message=data.message)
+        if data.key in duplicates:
+            refused.message = _duplicate_message(data.key, duplicates)
+        return refused, None
     if isinstance(data, dict) and all(
         isinstance(data.get(name), str) for name in ("country_code", "party_id", "id")
     ):
@@ -174,15 +136,12 @@ def _checked(data: Any, position: int, duplicates: dict[str, int]) -> tuple[Outc
     else:
         key = f"#{position}"
     outcome = Outcome(position, key, "checked")
-    data = _tidy(data)
+    data = tidy(data)
     try:
         if key in duplicates:
-            raise _Refused(
-                f"id: this Location occurs {duplicates[key]} times in the file; "
-                "none of them is imported."
-            )
+            raise _Refused(_duplicate_message(key, duplicates))
         try:
-            _check_location(data, "")
+            check_location(data, "")
         except SchemaError as exc:
             raise _Refused(str(exc)) from exc
         if not is_our_party(data["country_code"], data["party_id"]):
@@ -402,12 +361,18 @@ def import_stream(
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     batch_size: int = BATCH,
+    format: str = "json",
 ) -> Totals:
-    """Import every Location of a seekable binary stream; returns the counts.
+    """Import every Location of a seekable binary stream (OCPI JSON, or the CSV of
+    `locations.csv_columns` with format="csv"); returns the counts.
 
     Raises ImportFileError (before anything is saved) when the input is not JSON, not a
-    list of Locations nor an envelope, or an envelope of a failure."""
-    found = scan(stream)
+    list of Locations nor an envelope, or an envelope of a failure (CSV: not CSV, or not
+    our columns)."""
+    found = scan_csv(stream) if format == "csv" else scan(stream)
+    locations = (
+        read_csv_locations(stream) if format == "csv" else read_locations(stream, found.prefix)
+    )
     totals = Totals()
     batch: list[tuple[int, Any]] = []
 
@@ -418,7 +383,7 @@ def import_stream(
         on_progress(batch[-1][0], found.count)
         batch.clear()
 
-    for position, data in enumerate(read_locations(stream, found.prefix), start=1):
+    for position, data in enumerate(locations, start=1):
         batch.append((position, data))
         if len(batch) == batch_size:
             flush()

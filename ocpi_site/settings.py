@@ -220,6 +220,10 @@ OCPI_BUSINESS_NAME = env_str("OCPI_BUSINESS_NAME", "Example CPO")
 OCPI_BUSINESS_WEBSITE = env_str("OCPI_BUSINESS_WEBSITE", "")
 # The most objects one page of a paginated GET returns (announced in X-Limit).
 OCPI_MAX_PAGE_SIZE = env_int("OCPI_MAX_PAGE_SIZE", 100)
+# The admin's Import… page runs in the request: the largest file (bytes) and the most
+# Locations it takes; larger imports use `manage.py ocpi_import` (docs/admin.md).
+OCPI_ADMIN_IMPORT_MAX_BYTES = env_int("OCPI_ADMIN_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+OCPI_ADMIN_IMPORT_MAX_LOCATIONS = env_int("OCPI_ADMIN_IMPORT_MAX_LOCATIONS", 500)
 # Connect and read timeouts (seconds) of every outbound OCPI call.
 OCPI_HTTP_CONNECT_TIMEOUT = float(env_str("OCPI_HTTP_CONNECT_TIMEOUT", "5"))
 OCPI_HTTP_READ_TIMEOUT = float(env_str("OCPI_HTTP_READ_TIMEOUT", "15"))

@@ -14,6 +14,7 @@ fail (strict xfail, `LOCATIONS_ACTIONS_PENDING`). After the merge they pass, the
 turns that into a failure, and `LOCATIONS_ACTIONS_PENDING` must be set to False.
 """
 
+import json
 from io import StringIO
 from types import SimpleNamespace
 
@@ -22,6 +23,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
@@ -460,6 +462,46 @@ def test_operation_pages(world, role, operation):
         assert posted.status_code == 403
         assert snapshot() == before
         assert_no_token_shown(posted, world.token_a)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_location_import_page(world, role, settings, tmp_path):
+    """Import… needs add_location and change_location: the upload, its dry run and the
+    confirmation; a refused user uploads nothing and changes nothing."""
+    settings.VAR_DIR = tmp_path
+    client = client_as(role)
+    allowed = role in MAY_EDIT_SITES
+    url = "/admin/locations/location/import/"
+    before = snapshot()
+    document = LocationFactory.build().__dict__  # any content: a refused user never gets far
+    upload = SimpleUploadedFile("sites.json", str(document).encode())
+
+    page = client.get(url)
+    posted = client.post(url, {"file": upload})
+    confirmed = client.post(url, {"token": "A" * 32})
+    listing = client.get("/admin/locations/location/")
+
+    statuses = (page.status_code, posted.status_code, confirmed.status_code)
+    assert statuses == ((200, 200, 200) if allowed else (403, 403, 403))
+    assert (b'id="import-locations"' in listing.content) == allowed
+    assert snapshot() == before
+    assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_location_export_page(world, role):
+    """Export… needs view_location: whoever sees the Locations may download them."""
+    client = client_as(role)
+    allowed = "locations.location" in VIEWS[role]
+
+    page = client.get("/admin/locations/location/export/")
+    download = client.get("/admin/locations/location/export/", {"format": "json", "scope": "all"})
+
+    assert (page.status_code, download.status_code) == ((200, 200) if allowed else (403, 403))
+    if allowed:
+        assert [d["id"] for d in json.loads(b"".join(download.streaming_content))] == [
+            Location.objects.get().id
+        ]
 
 
 @pytest.mark.parametrize("role", ROLES)

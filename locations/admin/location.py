@@ -13,6 +13,7 @@ from ..forms import error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
 from .actions import RefusesHiddenActions, count, report
+from .import_export import ImportExportMixin
 from .inlines import EVSEInline
 from .saving import (
     CarriesVersion,
@@ -28,7 +29,11 @@ from .sharing import LocationSharingForm, change_partners, save_sharing, share_w
 
 @admin.register(Location)
 class LocationAdmin(
-    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+    ImportExportMixin,  # the list's Import… and Export… pages
+    RefusesHiddenActions,
+    CarriesVersion,
+    ServiceAdminMixin,
+    nested_admin.NestedModelAdmin,
 ):
     form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from locations.csv_columns import COLUMNS
+from locations.csv_columns import JSON as JSON_CELL
 from locations.exporting import CSV_COLUMNS, write_json
 from locations.importing import import_stream
 from locations.models import EVSE, Connector, Location
@@ -123,31 +125,77 @@ def test_the_export_reads_a_constant_number_of_queries_per_chunk(db, django_asse
         write_json(io.BytesIO(), chunk=3)
 
 
-def test_the_csv_export_has_one_row_per_connector(full_site, minimal_site):
-    create_site(evses=0, id="LOC-EMPTY", name="", postal_code="")
+def csv_export(**options) -> list[dict]:
     out = io.StringIO()
-    call_command("ocpi_export", format="csv", stdout=out, stderr=io.StringIO())
-    rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == list(CSV_COLUMNS)
-    assert rows[1:] == [
-        [
-            "NL", "EXA", "LOC-FULL", "false", "Station Square P1", "Stationsplein 1", "Utrecht",
-            "3511 ED", "Utrecht", "NLD", "52.089444", "5.110278", "Europe/Amsterdam",
-            "PARKING_GARAGE", "EVSE-FULL", "NL*EXA*E0001*1", "AVAILABLE",
-            "RFID_READER;REMOTE_START_STOP_CAPABLE", "-1", "A1", "1", "IEC_62196_T2", "CABLE",
-            "AC_3_PHASE", "230", "32", "22000", "AC-STD;AC-GREEN",
-            "https://charging.example.com/terms",
-        ],
-        [
-            "NL", "EXA", "LOC-MIN", "true", "", "Dorpsstraat 2", "Ergens", "", "", "NLD",
-            "52.00000", "5.00000", "Europe/Amsterdam", "", "EVSE-MIN", "", "UNKNOWN", "", "",
-            "", "1", "DOMESTIC_F", "SOCKET", "AC_1_PHASE", "230", "10", "", "", "",
-        ],
-        [
-            "NL", "EXA", "LOC-EMPTY", "true", "", "Stationsplein 1", "Utrecht", "", "", "NLD",
-            "52.089444", "5.110278", "Europe/Amsterdam", "", *[""] * 15,
-        ],
+    call_command("ocpi_export", format="csv", stdout=out, stderr=io.StringIO(), **options)
+    reader = csv.DictReader(io.StringIO(out.getvalue()))
+    assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+    return list(reader)
+
+
+def test_the_csv_export_has_one_row_per_connector_with_every_field(full_site, minimal_site):
+    create_site(evses=0, id="LOC-EMPTY", name="", postal_code="")
+    document = served()[0]
+    evse = document["evses"][0]
+
+    # JSON cells compared as JSON (PostgreSQL's jsonb keeps its own order of the keys).
+    json_columns = {c.name for c in COLUMNS if c.kind == JSON_CELL}
+    rows = [
+        {k: json.loads(v) if k in json_columns and v else v for k, v in row.items()}
+        for row in csv_export()
+    ]
+
+    assert rows == [
+        {
+            "country_code": "NL", "party_id": "EXA", "location_id": "LOC-FULL",
+            "publish": "false", "name": "Station Square P1", "address": "Stationsplein 1",
+            "city": "Utrecht", "postal_code": "3511 ED", "state": "Utrecht", "country": "NLD",
+            "latitude": "52.089444", "longitude": "5.110278", "time_zone": "Europe/Amsterdam",
+            "parking_type": "PARKING_GARAGE", "evse_uid": "EVSE-FULL",
+            "evse_id": "NL*EXA*E0001*1", "status": "AVAILABLE",
+            "capabilities": "RFID_READER;REMOTE_START_STOP_CAPABLE", "floor_level": "-1",
+            "physical_reference": "A1", "connector_id": "1", "standard": "IEC_62196_T2",
+            "format": "CABLE", "power_type": "AC_3_PHASE", "max_voltage": "230",
+            "max_amperage": "32", "max_electric_power": "22000",
+            "tariff_ids": "AC-STD;AC-GREEN",
+            "terms_and_conditions": "https://charging.example.com/terms",
+            "facilities": "TRAIN_STATION;WIFI", "charging_when_closed": "false",
+            **{
+                name: document[name]
+                for name in ("publish_allowed_to", "related_locations", "opening_times",
+                             "directions", "operator", "suboperator", "owner", "images",
+                             "energy_mix")
+            },
+            "evse_latitude": "52.089450", "evse_longitude": "5.110290",
+            "evse_status_schedule": evse["status_schedule"],
+            "evse_directions": [{"language": "en", "text": "Second bay on the left"}],
+            "evse_parking_restrictions": "EV_ONLY",
+            "evse_images": evse["images"],
+        },
+        {
+            **dict.fromkeys(CSV_COLUMNS, ""),
+            "country_code": "NL", "party_id": "EXA", "location_id": "LOC-MIN",
+            "publish": "true", "address": "Dorpsstraat 2", "city": "Ergens", "country": "NLD",
+            "latitude": "52.00000", "longitude": "5.00000", "time_zone": "Europe/Amsterdam",
+            "evse_uid": "EVSE-MIN", "status": "UNKNOWN", "connector_id": "1",
+            "standard": "DOMESTIC_F", "format": "SOCKET", "power_type": "AC_1_PHASE",
+            "max_voltage": "230", "max_amperage": "10",
+        },
+        {
+            **dict.fromkeys(CSV_COLUMNS, ""),
+            "country_code": "NL", "party_id": "EXA", "location_id": "LOC-EMPTY",
+            "publish": "true", "address": "Stationsplein 1", "city": "Utrecht",
+            "country": "NLD", "latitude": "52.089444", "longitude": "5.110278",
+            "time_zone": "Europe/Amsterdam",
+        },
     ]  # fmt: skip
+
+
+def test_the_export_of_some_locations_holds_only_those(full_site, minimal_site):
+    only = Location.objects.filter(id="LOC-MIN")
+    out = io.BytesIO()
+    assert write_json(out, only=only) == 1
+    assert json.loads(out.getvalue()) == served()[1:]
 
 
 # --- Round trip ----------------------------------------------------------------------------

@@ -1,16 +1,18 @@
-"""`manage.py ocpi_import FILE|URL [--dry-run]`: create or update Locations from OCPI JSON.
+"""`manage.py ocpi_import FILE|URL [--format json|csv] [--dry-run]`: create or update
+Locations from OCPI JSON, or from the CSV of `ocpi_export --format csv`.
 
 The work is `locations.importing` (streamed, one transaction per Location, through the
 services so that changes are pushed). This command prints one line per Location on stdout,
-a progress counter on stderr (at most once a second) and a summary; it exits with 1 when
-any Location was refused, or when the input as a whole could not be read (nothing saved).
+progress on stderr (a bar redrawn in place on a terminal; otherwise a `done/total` line at
+most once a second) and a summary; it exits with 1 when any Location was refused, or when
+the input as a whole could not be read (nothing saved).
 """
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from locations.import_files import ImportFileError, open_source
+from locations.import_files import ImportFileError, input_format, open_source
 from locations.importing import Outcome, import_stream
 
 
@@ -29,17 +31,32 @@ def _positive_int(value: str) -> int:
 
 
 class Progress:
-    """`done/total Locations` on stderr, at most once a second, and once at the end."""
+    """Progress on stderr, at most once a second and once at the end: on a terminal a bar
+    redrawn in place (`[#####.....]  50%  1200/2400 Locations`), otherwise (a log, a pipe)
+    one `done/total Locations` line each time."""
 
-    def __init__(self, stream, clock=time.monotonic) -> None:
+    WIDTH = 30
+
+    def __init__(self, stream, clock=time.monotonic, tty: bool | None = None) -> None:
         self.stream, self.clock = stream, clock
         self.shown_at = clock()
+        isatty = getattr(stream, "isatty", lambda: False)
+        self.tty = isatty() if tty is None else tty
 
     def __call__(self, done: int, total: int) -> None:
         now = self.clock()
-        if now - self.shown_at >= 1.0 or done == total:
+        if not (now - self.shown_at >= 1.0 or done == total):
+            return
+        self.shown_at = now
+        if not self.tty:
             self.stream.write(f"{done}/{total} Locations\n")
-            self.shown_at = now
+            return
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        percent = 100 * done // total if total else 100
+        end = "\n" if done == total else ""
+        self.stream.write(f"\r[{bar}] {percent:3d}%  {done}/{total} Locations{end}")
+        self.stream.flush()
 
 
 class Command(BaseCommand):
@@ -52,6 +69,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("source", metavar="FILE|URL")
+        parser.add_argument(
+            "--format",
+            choices=["json", "csv"],
+            help="json (OCPI Locations) or csv (the columns of ocpi_export --format csv); "
+            "by default csv for a name ending in .csv, else json",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="report what would change, save nothing"
         )
@@ -89,7 +112,11 @@ class Command(BaseCommand):
         try:
             with stream:
                 totals = import_stream(
-                    stream, dry_run=dry_run, on_outcome=report, on_progress=Progress(self.stderr)
+                    stream,
+                    dry_run=dry_run,
+                    on_outcome=report,
+                    on_progress=Progress(self.stderr._out),  # raw: the bar ends no line
+                    format=input_format(options["source"], options["format"]),
                 )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
