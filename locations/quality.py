@@ -77,8 +77,8 @@ CONNECTOR_COLUMNS = (
     "max_electric_power", "tariff_ids",
 )  # fmt: skip
 LOCATION_COLUMNS = (
-    "row_id", "country_code", "party_id", "id", "address", "state", "coordinates", "operator",
-    "owner", "opening_times", "energy_mix",
+    "row_id", "country_code", "party_id", "id", "address", "state", "country", "coordinates",
+    "operator", "owner", "opening_times", "energy_mix",
 )  # fmt: skip
 
 
