@@ -14,6 +14,8 @@ from ..formsets import is_new, kept_forms
 from ..models import EVSE, Location
 from .actions import RefusesHiddenActions, count, report
 from .inlines import EVSEInline
+from .maps import LocationMap
+from .quality import QualityFilter, ShowsQuality, quality_column
 from .saving import (
     CarriesVersion,
     ServiceAdminMixin,
@@ -28,7 +30,12 @@ from .sharing import LocationSharingForm, change_partners, save_sharing, share_w
 
 @admin.register(Location)
 class LocationAdmin(
-    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+    LocationMap,
+    ShowsQuality,
+    RefusesHiddenActions,
+    CarriesVersion,
+    ServiceAdminMixin,
+    nested_admin.NestedModelAdmin,
 ):
     form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]
@@ -86,9 +93,11 @@ class LocationAdmin(
         "country",
         "publish",
         "evse_count",
+        quality_column,
         "last_updated",
     )
     list_display_links = ("id", "name")
+    list_select_related = ("quality",)  # the data-quality column, in the list's one query
     list_filter = (
         "publish",
         "shared_with_all",
@@ -97,6 +106,7 @@ class LocationAdmin(
         "parking_type",
         ("evses__status", admin.ChoicesFieldListFilter),
         ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+        QualityFilter,
     )
     search_fields = (
         "id",
