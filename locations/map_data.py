@@ -85,8 +85,9 @@ def availability(available: int, in_service: int) -> str:
     return "out_of_service"
 
 
-def locations_in(bounds: Bounds, limit: int = LIMIT) -> dict[str, Any]:
+def locations_in(bounds: Bounds, limit: int | None = None) -> dict[str, Any]:
     """The map's JSON document for these bounds (one query, see the module doc)."""
+    limit = LIMIT if limit is None else limit
     active = ~Q(evses__status=Status.REMOVED)
     rows = list(
         _with_degrees(Location.objects.all())
@@ -98,9 +99,9 @@ def locations_in(bounds: Bounds, limit: int = LIMIT) -> dict[str, Any]:
         )
         .values("row_id", "country_code", "party_id", "id", "name", "latitude", "longitude")
         .annotate(
-            evses=Count("evses", filter=active),
-            available=Count("evses", filter=Q(evses__status=Status.AVAILABLE)),
-            in_service=Count("evses", filter=Q(evses__status__in=IN_SERVICE)),
+            evse_count=Count("evses", filter=active),
+            available_count=Count("evses", filter=Q(evses__status=Status.AVAILABLE)),
+            in_service_count=Count("evses", filter=Q(evses__status__in=IN_SERVICE)),
         )
         .order_by("row_id")[: limit + 1]
     )
@@ -113,9 +114,9 @@ def locations_in(bounds: Bounds, limit: int = LIMIT) -> dict[str, Any]:
                 "name": row["name"],
                 "latitude": row["latitude"],
                 "longitude": row["longitude"],
-                "evses": row["evses"],
-                "available": row["available"],
-                "availability": availability(row["available"], row["in_service"]),
+                "evses": row["evse_count"],
+                "available": row["available_count"],
+                "availability": availability(row["available_count"], row["in_service_count"]),
                 "url": change_url.format(row["row_id"]),
             }
             for row in rows[:limit]

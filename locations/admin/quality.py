@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from .. import quality_store
 from ..models import EVSE, Location, LocationQuality
 from ..quality import location_issues, location_label, with_children
+from ..quality_rules import Issue
 
 # Findings shown as a warning right after a save (the rules are in `quality_rules`).
 COORDINATE_WARNINGS = ("ocpi.coordinates_null_island", "ocpi.coordinates_country")
@@ -68,14 +69,18 @@ def quality_column(location: Location) -> str:
     )
 
 
+def quality_report(row_id: int) -> list[Issue]:
+    """Every finding of the Location, errors first (3 queries: Location, EVSEs, Connectors)."""
+    return location_issues(with_children(Location.objects.filter(pk=row_id)).get())
+
+
 class ShowsQuality:
     """For the Location and EVSE ModelAdmins (see the module doc)."""
 
     def render_change_form(self, request, context, *args, **kwargs):
         obj = kwargs.get("obj")
         if isinstance(obj, Location) and obj.pk:
-            location = with_children(Location.objects.filter(pk=obj.pk)).get()
-            context["quality_issues"] = location_issues(location)
+            context["quality_issues"] = quality_report(obj.pk)
         return super().render_change_form(request, context, *args, **kwargs)
 
     def response_add(self, request, obj, post_url_continue=None):

@@ -472,7 +472,10 @@ def test_every_rule_has_a_violation_test():
         # (In a country without a box, which is not checked, as the EVSE's coordinates.)
         (
             Location,
-            {"country": "TUV", "coordinates": {"latitude": "-90.000000", "longitude": "180.000000"}},
+            {
+                "country": "TUV",
+                "coordinates": {"latitude": "-90.000000", "longitude": "180.000000"},
+            },
         ),
         (
             Location,
