@@ -65,10 +65,13 @@
     window.ocpiMapTiles(map, element, status);
     var marker = null;
 
+    // The inputs get the point with 6 decimals, and the pin goes to exactly that point (what
+    // is saved is where the pin is).
     function write(latlng) {
       latlng = latlng.wrap();
       latitude.value = latlng.lat.toFixed(6);
       longitude.value = latlng.lng.toFixed(6);
+      place([parseFloat(latitude.value), parseFloat(longitude.value)]);
       // Other scripts (and the admin's "unsaved changes" checks) see a typed change.
       latitude.dispatchEvent(new Event("change", {bubbles: true}));
       longitude.dispatchEvent(new Event("change", {bubbles: true}));
@@ -82,6 +85,7 @@
       marker = L.marker(latlng, {draggable: true, title: "Drag to move", autoPan: true});
       marker.on("dragend", function () { write(marker.getLatLng()); });
       marker.addTo(map);
+      container.ocpiMarker = marker;
     }
 
     function fromInputs(zoom) {
@@ -93,17 +97,14 @@
       return true;
     }
 
-    map.on("click", function (event) {
-      place(event.latlng);
-      write(event.latlng);
-    });
+    map.on("click", function (event) { write(event.latlng); });
     [latitude, longitude].forEach(function (input) {
       input.addEventListener("input", function () { fromInputs(false); });
     });
     fromInputs(true);
     // The map may be laid out after the page (a collapsed fieldset): size it when shown.
     setTimeout(function () { map.invalidateSize(); }, 0);
-    container.ocpiMap = map;
+    container.ocpiMap = map; // (and container.ocpiMarker: for scripts and browser tests)
   }
 
   document.addEventListener("DOMContentLoaded", function () {
