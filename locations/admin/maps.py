@@ -10,6 +10,7 @@
 import copy
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -19,7 +20,7 @@ from .. import map_data
 from ..form_fields import CoordinatesWidget
 
 
-class CoordinatesMapOnPage:
+class CoordinatesMapOnPage(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         field = form.base_fields.get("coordinates")

@@ -38,7 +38,7 @@ class QualityFilter(admin.SimpleListFilter):
             "warnings": lambda: queryset.filter(quality__warnings__gt=0),
             "clean": lambda: queryset.filter(quality__errors=0, quality__warnings=0),
             "unchecked": lambda: queryset.filter(quality__isnull=True),
-        }.get(self.value(), lambda: queryset)()
+        }.get(self.value() or "", lambda: queryset)()
 
 
 def _plural(count: int, word: str) -> str:
@@ -74,7 +74,7 @@ def quality_report(row_id: int) -> list[Issue]:
     return location_issues(with_children(Location.objects.filter(pk=row_id)).get())
 
 
-class ShowsQuality:
+class ShowsQuality(admin.ModelAdmin):
     """For the Location and EVSE ModelAdmins (see the module doc)."""
 
     def render_change_form(self, request, context, *args, **kwargs):
