@@ -87,7 +87,7 @@ def test_the_map_json_costs_the_same_queries_whatever_the_number_of_locations(
     for n in range(sites):
         site(f"L{n}", "52.089444", "5.110278", ["AVAILABLE", "CHARGING"])
 
-    with django_assert_num_queries(3):  # the session, the user, the Locations
+    with django_assert_num_queries(4):  # the session, the user, the Locations, their EVSEs
         response = admin_client.get(DATA, {"bbox": "-180,-90,180,90"})
 
     assert len(response.json()["locations"]) == sites
