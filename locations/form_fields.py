@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 
@@ -149,7 +150,18 @@ def keep_stored_order(chosen: list[str], stored: list[str]) -> list[str]:
 
 
 class CoordinatesWidget(forms.MultiWidget):
-    def __init__(self, attrs=None):
+    """Latitude and longitude inputs; `with_map`: a Leaflet map below them, where a click or
+    a dragged pin fills the inputs (6 decimals, the spec's format) and typing moves the pin
+    (`locations/static/locations/coordinates_map.js`). Tiles come from
+    `OCPI_MAP_TILES_URL`; without them (empty, or unreachable) the map says so and still
+    places the pin."""
+
+    map_template_name = "locations/widgets/coordinates_map.html"
+
+    def __init__(self, attrs=None, *, with_map: bool = False):
+        self.with_map = with_map
+        if with_map:
+            self.template_name = self.map_template_name
         super().__init__(
             [
                 forms.TextInput(
@@ -166,6 +178,22 @@ class CoordinatesWidget(forms.MultiWidget):
         if isinstance(value, dict):
             return [value.get("latitude"), value.get("longitude")]
         return [None, None]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["tiles_url"] = settings.OCPI_MAP_TILES_URL
+        context["widget"]["tiles_attribution"] = settings.OCPI_MAP_TILES_ATTRIBUTION
+        return context
+
+    @property
+    def media(self):
+        media = super().media
+        if self.with_map:
+            media += forms.Media(
+                css={"all": ["locations/vendor/leaflet/leaflet.css", "locations/maps.css"]},
+                js=["locations/vendor/leaflet/leaflet.js", "locations/coordinates_map.js"],
+            )
+        return media
 
 
 class CoordinatesField(forms.MultiValueField):

@@ -306,6 +306,30 @@ CONNECTOR_FIELDS = (
 )  # fmt: skip
 
 
+class LocationQuality(models.Model):
+    """The stored data-quality result of one Location with its EVSEs and Connectors, every
+    profile (`locations.quality_store`): what the admin's list filter, list column and
+    dashboard read, so that they never run the rules per row."""
+
+    location = models.OneToOneField(
+        Location, on_delete=models.CASCADE, primary_key=True, related_name="quality"
+    )
+    errors = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(help_text="When the rules read the Location.")
+
+    class Meta:
+        verbose_name = "Location data quality"
+        verbose_name_plural = "Location data quality"
+        indexes = [
+            # The dashboard's worst Locations (ORDER BY errors DESC, warnings DESC LIMIT 10).
+            models.Index(fields=["errors", "warnings"], name="location_quality_worst_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id}: {self.errors} errors, {self.warnings} warnings"
+
+
 class LocationShare(models.Model):
     """A roaming agreement: while its Location is not shared with all partners, only the
     partners it has a LocationShare with receive it and may pull it (`locations.sharing`)."""

@@ -10,7 +10,7 @@ with a constant number of queries per batch.
 """
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +73,8 @@ CONNECTOR_COLUMNS = (
     "max_electric_power", "tariff_ids",
 )  # fmt: skip
 LOCATION_COLUMNS = (
-    "row_id", "country_code", "party_id", "id", "address", "state", "coordinates", "operator",
-    "owner", "opening_times", "energy_mix",
+    "row_id", "country_code", "party_id", "id", "address", "state", "country", "coordinates",
+    "operator", "owner", "opening_times", "energy_mix",
 )  # fmt: skip
 
 
@@ -150,8 +150,20 @@ def locations_in_batches(batch_size: int = 500) -> Iterator[Sequence[Location]]:
         last = batch[-1].row_id
 
 
-def quality_summary(*, profiles: Iterable[str] | None = None, batch_size: int = 500) -> Summary:
-    """Counts per rule over every Location, with a few example objects per rule."""
+BatchResults = list[tuple[Location, list[Issue]]]
+
+
+def quality_summary(
+    *,
+    profiles: Iterable[str] | None = None,
+    batch_size: int = 500,
+    on_batch: Callable[[BatchResults], None] | None = None,
+) -> Summary:
+    """Counts per rule over every Location, with a few example objects per rule.
+
+    `on_batch` gets each batch's Locations with their findings (`ocpi_quality --store`
+    stores them: `locations.quality_store`).
+    """
     rules = rules_for(profiles)
     selected = [key for key in PROFILES if any(rule.profile == key for rule in rules)]
     summary = Summary(profiles=[PROFILES[key] for key in selected])
@@ -164,9 +176,11 @@ def quality_summary(*, profiles: Iterable[str] | None = None, batch_size: int = 
     summary.rules = list(by_rule.values())
     keys = list(profiles) if profiles is not None else None
     for batch in locations_in_batches(batch_size):
+        results: BatchResults = []
         for location in batch:
             summary.locations += 1
             issues = location_issues(location, profiles=keys)
+            results.append((location, issues))
             if issues:
                 summary.locations_with_issues += 1
             for issue in issues:
@@ -178,4 +192,6 @@ def quality_summary(*, profiles: Iterable[str] | None = None, batch_size: int = 
                     summary.errors += 1
                 else:
                     summary.warnings += 1
+        if on_batch is not None:
+            on_batch(results)
     return summary

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from . import coordinates, enums
+from . import coordinates, country_boxes, enums
 from .models import EVSE, Connector, Location
 
 Severity = Literal["error", "warning"]
@@ -126,6 +126,31 @@ def _null_island(obj: Location | EVSE) -> str | None:
     return None
 
 
+def _outside_country(obj: Location | EVSE) -> str | None:
+    """Coordinates outside the boxes of the Location's `country` (`locations.country_boxes`).
+
+    Out of range and 0,0 are the other two rules' findings; an unknown country (no box) is
+    not checked. An EVSE reads its Location's country (prefetched with it: no query).
+    """
+    if not obj.coordinates:
+        return None
+    latitude = coordinates.degrees(_coordinate(obj.coordinates, "latitude"))
+    longitude = coordinates.degrees(_coordinate(obj.coordinates, "longitude"))
+    if latitude is None or longitude is None or latitude == 0 == longitude:
+        return None
+    if abs(latitude) > coordinates.LIMITS["latitude"]:
+        return None
+    if abs(longitude) > coordinates.LIMITS["longitude"]:
+        return None
+    country = obj.country if isinstance(obj, Location) else obj.location.country
+    if country_boxes.contains(country, float(latitude), float(longitude)) is not False:
+        return None
+    message = f"{latitude}, {longitude} is outside {country}"
+    if country_boxes.contains(country, float(longitude), float(latitude)):
+        return f"{message}: latitude and longitude look swapped"
+    return f"{message}: check the coordinates and the Location's country"
+
+
 def _evse_id_format(evse: EVSE) -> str | None:
     if not evse.evse_id or EMI3_EVSE_ID_RE.match(evse.evse_id):
         return None
@@ -233,6 +258,10 @@ def _standard_power_type(connector: Connector) -> str | None:
 LOCATIONS_MODULE = "OCPI 2.2.1, Locations module"
 GEOLOCATION = f"{LOCATIONS_MODULE}, 8.4.13 GeoLocation class"
 EVSE_OBJECT = f"{LOCATIONS_MODULE}, 8.3.2 EVSE Object"
+COUNTRY_BOXES = (
+    f"{LOCATIONS_MODULE}, 8.3.1 Location Object (country, coordinates); country boxes from "
+    "Natural Earth 1:50m map subunits (locations/country_boxes.py)"
+)
 CONNECTOR_OBJECT = f"{LOCATIONS_MODULE}, 8.3.3 Connector Object"
 RELEASED = (
     f"{LOCATIONS_MODULE}, 8.3.1 Location Object, as released (tags 2.2.1 and 2.2.1-d2): "
@@ -248,6 +277,8 @@ RULES: tuple[Rule, ...] = (
          _coordinates_out_of_range, GEOLOCATION),
     Rule("ocpi.coordinates_null_island", "ocpi", WARNING, ("location", "evse"), "coordinates",
          _null_island, GEOLOCATION),
+    Rule("ocpi.coordinates_country", "ocpi", WARNING, ("location", "evse"), "coordinates",
+         _outside_country, COUNTRY_BOXES),
     Rule("ocpi.evse_id_format", "ocpi", ERROR, ("evse",), "evse_id", _evse_id_format, EVSE_OBJECT),
     Rule("ocpi.max_voltage_zero", "ocpi", ERROR, ("connector",), "max_voltage",
          _not_zero("max_voltage"), CONNECTOR_OBJECT),

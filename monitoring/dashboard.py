@@ -128,9 +128,12 @@ PROVIDERS: list[Provider] = [
         ("pushers.view_partnerpushstate", "pushers.view_delivery"),
         push_health,
     ),
-    # The data-quality panel goes here:
-    # Provider("Data quality", "admin/dashboard/quality_panel.html",
-    #          ("locations.view_location",), "locations.quality_store.quality_overview"),
+    Provider(
+        "Data quality",
+        "admin/dashboard/quality_panel.html",
+        ("locations.view_location",),
+        "locations.quality_store.quality_overview",
+    ),
     Provider(
         "Recent changes",
         "admin/dashboard/recent_changes_panel.html",

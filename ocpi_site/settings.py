@@ -346,9 +346,25 @@ PUSH_LANE_QUIET = float(env_str("PUSH_LANE_QUIET", "0.3"))
 # ... but no longer than this many seconds after its first held change (continuous changes).
 PUSH_LANE_MAX_WAIT = float(env_str("PUSH_LANE_MAX_WAIT", "5"))
 
+# Data quality (locations/quality_store.py): every OCPI_QUALITY_INTERVAL seconds a beat task
+# re-checks the Locations changed since their last check, for the admin's filter and dashboard.
+OCPI_QUALITY_INTERVAL = env_int("OCPI_QUALITY_INTERVAL", 300)
+
+# The admin's maps (locations/admin/maps.py): a tile URL template with {z}/{x}/{y} (and {s}
+# for subdomains); empty: no tiles (the maps still place pins and show Locations).
+OCPI_MAP_TILES_URL = env_str("OCPI_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+OCPI_MAP_TILES_ATTRIBUTION = env_str(
+    "OCPI_MAP_TILES_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
     "push-purge": {"task": "pushers.tasks.purge", "schedule": float(PUSH_PURGE_INTERVAL)},
+    "quality-refresh": {
+        "task": "locations.tasks.refresh_quality",
+        "schedule": float(OCPI_QUALITY_INTERVAL),
+    },
 }
 
 LOGGING = {

@@ -444,6 +444,22 @@ def test_onboarding_views(world, role, view):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("view", ["map/", "map/data/"])
+def test_the_map_of_all_locations(world, role, view):
+    """The map page and its JSON (docs/admin.md, "Maps") need the view permission of
+    Locations."""
+    client = client_as(role)
+    allowed = "locations.location" in VIEWS[role]
+    before = snapshot()
+
+    response = client.get(f"/admin/locations/location/{view}")
+
+    assert response.status_code == (200 if allowed else 403)
+    assert snapshot() == before
+    assert_no_token_shown(response, world.token_a)
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("operation", PARTNER_ACTIONS)
 def test_operation_pages(world, role, operation):
     client = client_as(role)

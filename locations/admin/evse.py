@@ -16,6 +16,8 @@ from ..formsets import kept_forms
 from ..models import EVSE, Connector
 from .actions import RefusesHiddenActions, confirmation_page, confirmed, count, report
 from .inlines import ConnectorInline
+from .maps import CoordinatesMapOnPage
+from .quality import ShowsQuality
 from .saving import (
     CarriesVersion,
     ServiceAdminMixin,
@@ -36,7 +38,12 @@ def _status_action(status: str):
 
 @admin.register(EVSE)
 class EVSEAdmin(
-    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+    CoordinatesMapOnPage,
+    ShowsQuality,
+    RefusesHiddenActions,
+    CarriesVersion,
+    ServiceAdminMixin,
+    nested_admin.NestedModelAdmin,
 ):
     form = EVSEForm
     inlines = [ConnectorInline]

@@ -15,6 +15,8 @@ from ..models import EVSE, Location
 from .actions import RefusesHiddenActions, count, report
 from .import_export import ImportExportMixin
 from .inlines import EVSEInline
+from .maps import LocationMap
+from .quality import QualityFilter, ShowsQuality, quality_column
 from .saving import (
     CarriesVersion,
     ServiceAdminMixin,
@@ -30,6 +32,8 @@ from .sharing import LocationSharingForm, change_partners, save_sharing, share_w
 @admin.register(Location)
 class LocationAdmin(
     ImportExportMixin,  # the list's Import… and Export… pages
+    LocationMap,
+    ShowsQuality,
     RefusesHiddenActions,
     CarriesVersion,
     ServiceAdminMixin,
@@ -91,9 +95,11 @@ class LocationAdmin(
         "country",
         "publish",
         "evse_count",
+        quality_column,
         "last_updated",
     )
     list_display_links = ("id", "name")
+    list_select_related = ("quality",)  # the data-quality column, in the list's one query
     list_filter = (
         "publish",
         "shared_with_all",
@@ -102,6 +108,7 @@ class LocationAdmin(
         "parking_type",
         ("evses__status", admin.ChoicesFieldListFilter),
         ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+        QualityFilter,
     )
     search_fields = (
         "id",

@@ -84,6 +84,36 @@ VIOLATIONS = [
         ],
     ),
     (
+        "ocpi.coordinates_country",
+        Location,
+        # Paris, for a Location in the Netherlands.
+        {"coordinates": {"latitude": "48.856610", "longitude": "2.352220"}},
+        [
+            Issue(
+                LOC,
+                "coordinates",
+                "ocpi.coordinates_country",
+                "warning",
+                "48.856610, 2.352220 is outside NLD: check the coordinates and the Location's "
+                "country",
+            )
+        ],
+    ),
+    (
+        "ocpi.coordinates_country",
+        EVSE,
+        {"coordinates": {"latitude": "5.110290", "longitude": "52.089450"}},
+        [
+            Issue(
+                EVSE_LABEL,
+                "coordinates",
+                "ocpi.coordinates_country",
+                "warning",
+                "5.110290, 52.089450 is outside NLD: latitude and longitude look swapped",
+            )
+        ],
+    ),
+    (
         "ocpi.evse_id_format",
         EVSE,
         {"evse_id": "NL*EXA*E*1"},
@@ -439,8 +469,22 @@ def test_every_rule_has_a_violation_test():
     ("model", "values"),
     [
         (Location, {"address": "A" * 45, "state": "S" * 20}),
-        (Location, {"coordinates": {"latitude": "-90.000000", "longitude": "180.000000"}}),
-        (Location, {"coordinates": {"latitude": "0.000000", "longitude": "5.110278"}}),
+        # (In a country without a box, which is not checked, as the EVSE's coordinates.)
+        (
+            Location,
+            {
+                "country": "TUV",
+                "coordinates": {"latitude": "-90.000000", "longitude": "180.000000"},
+            },
+        ),
+        (
+            Location,
+            {"country": "TUV", "coordinates": {"latitude": "0.000000", "longitude": "5.110278"}},
+        ),
+        # Inside the box of the Dutch Caribbean (Bonaire), one of NLD's.
+        (Location, {"coordinates": {"latitude": "12.150000", "longitude": "-68.270000"}}),
+        # Inside the Netherlands' box, 0.1° around its land (a generalised outline).
+        (Location, {"coordinates": {"latitude": "53.780000", "longitude": "7.300000"}}),
         (Location, {"owner": {"name": "City of Utrecht"}}),
         (EVSE, {"coordinates": None}),
         (EVSE, {"evse_id": ""}),
@@ -609,6 +653,7 @@ def test_the_command_prints_a_table_with_one_line_per_rule(two_sites):
         "RULE                          SEVERITY  COUNT  FIELD               EXAMPLES\n"
         "ocpi.coordinates_range        error         0  coordinates\n"
         "ocpi.coordinates_null_island  warning       0  coordinates\n"
+        "ocpi.coordinates_country      warning       0  coordinates\n"
         "ocpi.evse_id_format           error         1  evse_id             "
         "NL*EXA*LOC-BAD / EVSE EVSE-7\n"
         "ocpi.max_voltage_zero         error         0  max_voltage\n"

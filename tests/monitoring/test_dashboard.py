@@ -183,7 +183,12 @@ def client_with(*permissions: str) -> Client:
     return client
 
 
-PANELS = ["dashboard-evse-statuses", "dashboard-push", "dashboard-recent-changes"]
+PANELS = [
+    "dashboard-evse-statuses",
+    "dashboard-push",
+    "dashboard-quality",
+    "dashboard-recent-changes",
+]
 
 
 def shown(response) -> list[str]:
@@ -195,12 +200,16 @@ def shown(response) -> list[str]:
     [
         ([], []),
         (["locations.view_evse"], []),  # the panel links to Locations too
-        (["locations.view_location", "locations.view_evse"], ["dashboard-evse-statuses"]),
+        (["locations.view_location"], ["dashboard-quality"]),
+        (
+            ["locations.view_location", "locations.view_evse"],
+            ["dashboard-evse-statuses", "dashboard-quality"],
+        ),
         (["pushers.view_partnerpushstate"], []),  # its counts link to the Deliveries
         (["pushers.view_partnerpushstate", "pushers.view_delivery"], ["dashboard-push"]),
         (
             ["locations.view_location", "locations.view_evse", "locations.view_connector"],
-            ["dashboard-evse-statuses", "dashboard-recent-changes"],
+            ["dashboard-evse-statuses", "dashboard-quality", "dashboard-recent-changes"],
         ),
     ],
 )

@@ -1,15 +1,18 @@
-"""`manage.py ocpi_quality [--profile P ...] [--format table|json] [--fail-on-error]`.
+"""`manage.py ocpi_quality [--profile P ...] [--format table|json] [--fail-on-error] [--store]`.
 
 Checks every Location (with its EVSEs and Connectors) against the data-quality rules of
 `locations.quality` and prints one line per rule: severity, count and example objects.
-Read-only.
+Read-only, except that `--store` records each Location's counts for the admin
+(`locations.quality_store`); the Locations themselves are never changed.
 """
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from locations.quality import PROFILES, Summary, quality_summary
+from locations import quality_store
+from locations.quality import PROFILES, BatchResults, Summary, quality_summary
 
 
 def _positive(value: str) -> int:
@@ -72,9 +75,30 @@ class Command(BaseCommand):
             help="Exit with status 1 when any error (a value the specification forbids) exists.",
         )
         parser.add_argument("--batch-size", type=_positive, default=500, metavar="N")
+        parser.add_argument(
+            "--store",
+            action="store_true",
+            help="Also store each Location's errors and warnings for the admin's list filter, "
+            "column and dashboard (every profile: not with --profile).",
+        )
 
     def handle(self, *args, **options):
-        summary = quality_summary(profiles=options["profiles"], batch_size=options["batch_size"])
+        on_batch = None
+        if options["store"]:
+            if options["profiles"]:
+                raise CommandError(
+                    "--store records the findings of every profile: leave out --profile."
+                )
+            # Before reading anything: a Location changed during the run is newer than its
+            # check, so the beat task checks it again.
+            started = timezone.now()
+
+            def on_batch(results: BatchResults) -> None:
+                quality_store.store(results, started)
+
+        summary = quality_summary(
+            profiles=options["profiles"], batch_size=options["batch_size"], on_batch=on_batch
+        )
         if options["format"] == "json":
             self.stdout.write(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
         else:
