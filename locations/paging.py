@@ -1,0 +1,138 @@
+"""Paging of the Sender GET list that stays flat at hundreds of thousands of Locations.
+
+OCPI 2.2.1, Transport and format, Pagination: the client asks for `offset`/`limit` and
+follows the `Link` header; every page carries `X-Total-Count`. Done naively (`COUNT(*)` and
+`LIMIT/OFFSET` on every page) three costs grow with the table on every page: the count, the
+OFFSET walk, and with `date_from`/`date_to` a walk of the primary key that discards the rows
+outside the window. Here, for the same data, every response is the one `COUNT` + `OFFSET`
+would give, byte for byte, but a page costs the same at any depth:
+
+- **The count** is read once per state of the data and kept in the cache (Django's cache,
+  `CACHES`) under a key of the partner (roaming agreements: `locations.sharing`), the date
+  filters and the data version: `MAX(row_id), MAX(last_updated)` of all Locations, two
+  index probes in one query on every page. A Location is never deleted; every change that
+  can add a Location to a partner's list or take one out of it (a new Location, any change
+  of its tree, a change of its roaming agreements) inserts a row or stamps the Location's
+  `last_updated` to now (`locations.locking.stamp`), so the version changes and the next
+  page counts again. The count is therefore the exact number of matching Locations the
+  partner may see, as of the data version read at the start of the request. One case
+  escapes the version: two writes whose stamps commit in the opposite order (the one with
+  the older stamp commits last, and no newer row or stamp exists). `OCPI_LIST_COUNT_MAX_AGE`
+  (seconds) bounds how long such a count can be served; the next write ends it at once.
+  Computing the count also gives the smallest and largest matching `row_id`, which bound
+  every page's index walk (no walk over the rows before the window's first Location, and
+  the last page does not walk to the end of the table to learn there is nothing more).
+- **The page** is a deferred join: the page's row ids from an index alone
+  (`location_list_idx`: list order, date bounds and visibility read from the index entry),
+  then the whole rows of just those ids. The ids are found by keyset: each page remembers,
+  in the cache, the `row_id` after which the next page (`offset + limit`) starts, and
+  that page reads `row_id > remembered` instead of skipping `offset` rows. A request for
+  an offset no page led to (a jump, or a remembered boundary that expired after
+  `OCPI_LIST_CRAWL_MAX_AGE` seconds) skips `offset` index entries (`OFFSET` on the id
+  query only: still exact, but it grows with the offset).
+
+What a crawl sees while Locations change (OCPI 2.2.1, Pagination, and the spec's advice to
+repeat a page with `offset - 1` when a `date_to` window loses an object): a page that
+follows the previous page of the same partner and filters continues right after that
+page's last Location, so every Location that matches from the crawl's first page to its
+last is returned exactly once, even when Locations before the crawl's position enter or
+leave the window or the partner's agreements in the meantime (with plain `OFFSET` they
+shift the later pages: one Location skipped or one sent twice). A Location that enters
+behind the crawl's position is not in this crawl; its new `last_updated` puts it in the
+next `date_from` crawl. `X-Total-Count` is the count at the moment of each page (it may
+grow or shrink between pages, as the spec allows), and a page that comes back short has no
+`Link`, whatever the count.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, QuerySet
+
+from . import selectors
+from .models import Location
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "ocpi:locations:list:"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One partner's list with its filters: what a cached count or boundary belongs to."""
+
+    partner_id: int
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def key(self, *parts: object) -> str:
+        """A cache key of this list and `parts` (hashed: no spaces, bounded length)."""
+        window = [None if d is None else d.isoformat() for d in (self.date_from, self.date_to)]
+        material = repr((self.partner_id, *window, *parts)).encode()
+        return _PREFIX + hashlib.blake2b(material, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[tuple]  # selectors.LOCATION_ROW tuples, in list order
+
+
+def data_version() -> tuple:
+    """What changes whenever a Location is added or stamped (one query, two index probes)."""
+    found = Location.objects.aggregate(row=Max("row_id"), updated=Max("last_updated"))
+    return found["row"], str(found["updated"])
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that is down costs speed, never an answer
+        log.warning("cache unreachable; paging without it", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:  # noqa: BLE001 - see _cache_get
+        log.warning("cache unreachable; paging without it", exc_info=True)
+
+
+def _summary(query: ListQuery, matching: QuerySet) -> tuple[int, int, int]:
+    """(count, first row_id, last row_id) of the matching Locations, cached per version."""
+    key = query.key("count", *data_version())
+    summary = _cache_get(key)
+    if summary is None:
+        found = matching.aggregate(n=Count("pk"), first=Min("pk"), last=Max("pk"))
+        summary = (found["n"], found["first"] or 0, found["last"] or 0)
+        _cache_set(key, summary, settings.OCPI_LIST_COUNT_MAX_AGE)
+    return summary
+
+
+def list_page(query: ListQuery, matching: QuerySet, *, offset: int, limit: int) -> Page:
+    """The page at `offset` of `matching` (the partner's visible Locations, date-filtered),
+    with its total. Queries: the data version, the count when it is not cached, the page
+    (none when `offset` is past the end)."""
+    total, first, last = _summary(query, matching)
+    if offset >= total:
+        return Page(total, [])
+    after = first - 1
+    skip = offset
+    if offset:
+        remembered = _cache_get(query.key("after", offset))
+        if remembered is not None:
+            after, skip = remembered, 0
+    ids = (
+        matching.filter(pk__gt=after, pk__lte=last)
+        .order_by("pk")
+        .values("pk")[skip : skip + limit]
+    )
+    rows = list(selectors.location_rows().filter(pk__in=ids))
+    if len(rows) == limit and offset + limit < total:
+        _cache_set(query.key("after", offset + limit), rows[-1][0], settings.OCPI_LIST_CRAWL_MAX_AGE)
+    return Page(total, rows)
