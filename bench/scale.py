@@ -149,9 +149,7 @@ def report(part: str, sizes: list[int], results: dict[int, list[dict]]) -> list[
         for figure in results.get(size, []):
             if figure["name"] not in names:
                 names.append(figure["name"])
-    by = {
-        size: {figure["name"]: figure for figure in results.get(size, [])} for size in sizes
-    }
+    by = {size: {figure["name"]: figure for figure in results.get(size, [])} for size in sizes}
     growth_of = sizes[:2] if len(sizes) >= 2 else []
     heads = [f"{s:,}" for s in sizes]
     growth_head = f"{growth_of[1] // 1000}k÷{growth_of[0] / 1000:g}k" if growth_of else ""
@@ -163,9 +161,7 @@ def report(part: str, sizes: list[int], results: dict[int, list[dict]]) -> list[
         figures = [by[s].get(name) for s in sizes]
         some = next(f for f in figures if f is not None)
         unit = some.get("unit", "")
-        cells = "".join(
-            f"{'–':>12}" if f is None else f"{f['value']:12.2f}" for f in figures
-        )
+        cells = "".join(f"{'–':>12}" if f is None else f"{f['value']:12.2f}" for f in figures)
         growth = ""
         if growth_of and all(by[s].get(name) for s in growth_of):
             low, high = by[growth_of[0]][name]["value"], by[growth_of[1]][name]["value"]

@@ -124,7 +124,7 @@ class LocationListView(FunctionalModuleView):
             limit=limit,
             total=page.total,
             data=_render_page(page.rows),
-            full=len(page.rows) == limit,
+            more=page.more,
         )
 
 

@@ -40,8 +40,10 @@ leave the window or the partner's agreements in the meantime (with plain `OFFSET
 shift the later pages: one Location skipped or one sent twice). A Location that enters
 behind the crawl's position is not in this crawl; its new `last_updated` puts it in the
 next `date_from` crawl. `X-Total-Count` is the count at the moment of each page (it may
-grow or shrink between pages, as the spec allows), and a page that comes back short has no
-`Link`, whatever the count.
+grow or shrink between pages, as the spec allows). The `Link` to the next page is there
+exactly when matching Locations follow the page's last one (for unchanged data: exactly
+when `offset + limit < total`), so a crawl whose earlier pages lost a Location still gets
+to the end, and one whose window gained some behind it does not ask for an empty page.
 """
 
 import hashlib
@@ -51,7 +53,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Func, Max, Min, QuerySet, Subquery
 
 from . import selectors
 from .models import Location
@@ -80,6 +83,19 @@ class ListQuery:
 class Page:
     total: int
     rows: list[tuple]  # selectors.LOCATION_ROW tuples, in list order
+    more: bool  # matching Locations follow this page: the response links to the next one
+
+
+class _AmongIds(Func):
+    """`column = ANY(ARRAY(subquery))` (PostgreSQL), a filter."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, ids = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        ids_sql, ids_params = compiler.compile(ids)  # "(SELECT ...)"
+        return f"{column_sql} = ANY(ARRAY{ids_sql})", (*column_params, *ids_params)
 
 
 def data_version() -> tuple:
@@ -117,22 +133,28 @@ def _summary(query: ListQuery, matching: QuerySet) -> tuple[int, int, int]:
 def list_page(query: ListQuery, matching: QuerySet, *, offset: int, limit: int) -> Page:
     """The page at `offset` of `matching` (the partner's visible Locations, date-filtered),
     with its total. Queries: the data version, the count when it is not cached, the page
-    (none when `offset` is past the end)."""
+    (none when `offset` is past the end and no page led there)."""
     total, first, last = _summary(query, matching)
-    if offset >= total:
-        return Page(total, [])
-    after = first - 1
-    skip = offset
-    if offset:
-        remembered = _cache_get(query.key("after", offset))
-        if remembered is not None:
-            after, skip = remembered, 0
+    remembered = _cache_get(query.key("after", offset)) if offset else None
+    if remembered is None:
+        if offset >= total:
+            return Page(total, [], more=False)
+        after, skip = first - 1, offset
+    else:
+        after, skip = remembered, 0
     ids = (
-        matching.filter(pk__gt=after, pk__lte=last)
-        .order_by("pk")
-        .values("pk")[skip : skip + limit]
+        matching.filter(pk__gt=after, pk__lte=last).order_by("pk").values("pk")[skip : skip + limit]
     )
-    rows = list(selectors.location_rows().filter(pk__in=ids))
-    if len(rows) == limit and offset + limit < total:
-        _cache_set(query.key("after", offset + limit), rows[-1][0], settings.OCPI_LIST_CRAWL_MAX_AGE)
-    return Page(total, rows)
+    if connection.vendor == "postgresql":
+        # `row_id = ANY(ARRAY(ids))`: a primary-key probe per id. With `row_id IN (ids)`
+        # PostgreSQL hashes the ids and scans the whole table for them (a semi join).
+        rows = list(selectors.location_rows().filter(_AmongIds(F("pk"), Subquery(ids))))
+    else:
+        rows = list(selectors.location_rows().filter(pk__in=ids))
+    # More follow when the page is full and its last Location is not the last that matches
+    # (for unchanged data: exactly when offset + limit < total).
+    more = len(rows) == limit and rows[-1][0] < last
+    if more:
+        timeout = settings.OCPI_LIST_CRAWL_MAX_AGE
+        _cache_set(query.key("after", offset + limit), rows[-1][0], timeout)
+    return Page(total, rows, more)

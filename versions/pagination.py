@@ -42,15 +42,12 @@ def next_page_url(request, *, offset: int, limit: int) -> str:
 
 
 def page_response(
-    request, *, offset: int, limit: int, total: int, data: list, full: bool = True
+    request, *, offset: int, limit: int, total: int, data: list, more: bool
 ) -> OcpiResponse:
-    """A page with the Pagination headers: `X-Total-Count`, `X-Limit` (the server cap) and
-    a `Link` to the next page while `offset + limit < total`. `full=False` (the page came
-    back shorter than `limit`) means there is nothing after it: no `Link`, whatever the
-    count says (a count and a page read at different moments may disagree while rows
-    change; `locations.paging`)."""
+    """A page with the Pagination headers: `X-Total-Count`, `X-Limit` (the server cap) and,
+    when `more` objects follow this page, a `Link` to the next one (`offset + limit`)."""
     headers = {"X-Total-Count": str(total), "X-Limit": str(settings.OCPI_MAX_PAGE_SIZE)}
-    if offset + limit < total and full:
+    if more:
         url = next_page_url(request, offset=offset + limit, limit=limit)
         headers["Link"] = f'<{url}>; rel="next"'
     return OcpiResponse(data, headers=headers)
@@ -66,4 +63,7 @@ def paginated_response(
     offset, limit = pagination_params(request)
     total = queryset.count()
     page = list(queryset[offset : offset + limit]) if offset < total else []
-    return page_response(request, offset=offset, limit=limit, total=total, data=serialize(page))
+    data = serialize(page)
+    return page_response(
+        request, offset=offset, limit=limit, total=total, data=data, more=offset + limit < total
+    )
