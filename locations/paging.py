@@ -107,7 +107,7 @@ def data_version() -> tuple:
 def _cache_get(key: str):
     try:
         return cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache that is down costs speed, never an answer
+    except Exception:
         log.warning("cache unreachable; paging without it", exc_info=True)
         return None
 
@@ -115,7 +115,7 @@ def _cache_get(key: str):
 def _cache_set(key: str, value, timeout: int) -> None:
     try:
         cache.set(key, value, timeout)
-    except Exception:  # noqa: BLE001 - see _cache_get
+    except Exception:
         log.warning("cache unreachable; paging without it", exc_info=True)
 
 
