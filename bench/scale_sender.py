@@ -185,8 +185,8 @@ def measure(size: int, database_url: str, broker_url: str) -> list[dict]:
     with psycopg.connect(dsn) as conn:
         total = conn.execute("SELECT count(*) FROM locations_location").fetchone()[0]
     args = {
-        "rounds": 2 if size <= 25_000 else 1,
-        "repeat": 5 if size <= 25_000 else 3,
+        "rounds": 2 if size < 25_000 else 1,
+        "repeat": 5 if size < 25_000 else 3,
         "date_from": _newest_tenth_from(dsn),
     }
     note = f"{total} Locations, date_from {args['date_from']}, rounds {args['rounds']}"

@@ -104,6 +104,8 @@ def data_version() -> tuple:
     return found["row"], str(found["updated"])
 
 
+# A cache that is down (Redis unreachable) costs speed, never an answer: a missing count
+# is counted, a missing boundary walks the offset.
 def _cache_get(key: str):
     try:
         return cache.get(key)
