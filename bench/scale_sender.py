@@ -177,6 +177,95 @@ def _figures(label: str, f: dict, size: int, note: str) -> list[dict]:
     ]  # fmt: skip
 
 
+# --- The page's SQL alone, server-side (EXPLAIN ANALYZE execution time) -----------------------
+# What grows with the table is SQL; on a shared host the HTTP figures also carry everyone
+# else's load, so the SQL of one page is measured alone too: the statements the code
+# before ran (on its schema: `migrate locations 0004`) and those it runs now.
+
+_VIS = (
+    "(shared_with_all OR row_id IN (SELECT location_id FROM locations_locationshare"
+    " WHERE partner_id = %(p)s))"
+)
+
+
+def _execution_ms(conn, sql: str, params: dict, repeat: int = 7) -> float:
+    samples = []
+    for _ in range(repeat):
+        plan = conn.execute("EXPLAIN (ANALYZE, TIMING OFF) " + sql, params).fetchall()
+        line = next(row[0] for row in plan if row[0].startswith("Execution Time"))
+        samples.append(float(line.split()[2]))
+    return statistics.median(samples)
+
+
+def _sql_before(dsn: str, total: int, date_from: str, partner: int) -> dict:
+    import baseline_locations as base
+
+    page = f"SELECT {base.LOCATION_COLUMNS} FROM locations_location WHERE {_VIS}"  # noqa: S608
+    count = f"SELECT count(*) FROM locations_location WHERE {_VIS}"  # noqa: S608
+    p = {"p": partner, "d": date_from, "o": max(0, total - LIMIT)}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {
+            "count": _execution_ms(conn, count, p),
+            "first": _execution_ms(conn, page + " ORDER BY row_id LIMIT 100", p),
+            "deepest": _execution_ms(conn, page + " ORDER BY row_id LIMIT 100 OFFSET %(o)s", p),
+            "date_from": _execution_ms(
+                conn, page + " AND last_updated >= %(d)s ORDER BY row_id LIMIT 100", p
+            ),
+        }  # fmt: skip
+
+
+def _sql_after(dsn: str, total: int, date_from: str, partner: int) -> dict:
+    import baseline_locations as base
+
+    def page(where: str) -> str:
+        return (
+            f"SELECT {base.LOCATION_COLUMNS} FROM locations_location WHERE row_id = ANY(ARRAY("  # noqa: S608
+            f"SELECT row_id FROM locations_location WHERE {_VIS} AND {where}"
+            " ORDER BY row_id LIMIT 100 OFFSET %(skip)s)) ORDER BY row_id"
+        )
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        first, last = conn.execute(
+            "SELECT min(row_id), max(row_id) FROM locations_location"
+        ).fetchone()
+        after_deepest = conn.execute(
+            "SELECT row_id FROM locations_location ORDER BY row_id OFFSET %s LIMIT 1",
+            [max(0, total - LIMIT - 1)],
+        ).fetchone()[0]
+        d_first, d_last = conn.execute(
+            "SELECT min(row_id), max(row_id) FROM locations_location WHERE last_updated >= %s",
+            [date_from],
+        ).fetchone()
+        window = "row_id > %(after)s AND row_id <= %(last)s"
+        p = {"p": partner, "after": first - 1, "last": last, "skip": 0, "d": date_from}
+        return {
+            "version": _execution_ms(
+                conn, "SELECT max(row_id), max(last_updated) FROM locations_location", p
+            ),
+            "first": _execution_ms(conn, page(window), p),
+            "deepest": _execution_ms(conn, page(window), {**p, "after": after_deepest}),
+            "jumped": _execution_ms(conn, page(window), {**p, "skip": max(0, total - LIMIT - 1)}),
+            "date_from": _execution_ms(
+                conn, page(window + " AND last_updated >= %(d)s"),
+                {**p, "after": d_first - 1, "last": d_last},
+            ),
+        }  # fmt: skip
+
+
+def _sql_figures(before: dict, after: dict) -> list[dict]:
+    return [
+        {"name": "SQL before: COUNT per page", "value": before["count"], "unit": "ms"},
+        {"name": "SQL before: first page", "value": before["first"], "unit": "ms"},
+        {"name": "SQL before: deepest page (OFFSET)", "value": before["deepest"], "unit": "ms"},
+        {"name": "SQL before: first date_from page", "value": before["date_from"], "unit": "ms"},
+        {"name": "SQL after: data version per page", "value": after["version"], "unit": "ms"},
+        {"name": "SQL after: first page", "value": after["first"], "unit": "ms"},
+        {"name": "SQL after: deepest page (keyset)", "value": after["deepest"], "unit": "ms"},
+        {"name": "SQL after: deepest page (jumped)", "value": after["jumped"], "unit": "ms"},
+        {"name": "SQL after: first date_from page", "value": after["date_from"], "unit": "ms"},
+    ]
+
+
 def measure(size: int, database_url: str, broker_url: str) -> list[dict]:
     dsn = database_url.replace("postgres://", "postgresql://")
     ports = (api._free_port(), api._free_port())
@@ -190,7 +279,16 @@ def measure(size: int, database_url: str, broker_url: str) -> list[dict]:
         "date_from": _newest_tenth_from(dsn),
     }
     note = f"{total} Locations, date_from {args['date_from']}, rounds {args['rounds']}"
-    results: list[dict] = []
+    with psycopg.connect(dsn) as conn:
+        partner = conn.execute("SELECT id FROM partners_partner WHERE name = 'bench'").fetchone()[0]
+    _manage(env, "migrate", "locations", "0004", "--noinput", "-v0")
+    try:
+        sql_before = _sql_before(dsn, total, args["date_from"], partner)
+    finally:
+        _manage(env, "migrate", "--noinput", "-v0")
+    results = _sql_figures(sql_before, _sql_after(dsn, total, args["date_from"], partner))
+    if os.environ.get("SCALE_SENDER_HTTP", "1") == "0":
+        return results
     before = os.environ.get("SCALE_SENDER_BEFORE")
     if before:
         started = time.perf_counter()
