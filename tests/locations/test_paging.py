@@ -4,6 +4,7 @@ Pagination): keyset pages behind `offset`, the count cached per data version.
 Every answer is compared whole with the plain COUNT + OFFSET paging it replaces
 (`versions.pagination.paginated_response` on the same rows, served next to it here)."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from locations.api import FunctionalModuleView, LocationFilterSet, _render_page
 from locations.models import Location
 from locations.selectors import location_rows
 from partners.services import partner_create
+from tests.conftest import token_header
 from versions.filters import filter_queryset_or_2001
 from versions.pagination import paginated_response
 
@@ -348,8 +350,6 @@ def test_the_count_of_a_window_follows_a_change_at_once(ocpi_client):
 
 
 def test_the_count_is_per_partner(ocpi_client, partner, client):
-    from tests.conftest import token_header
-
     made = _sites(3)
     partner_create(name="Other eMSP", country_code="FR", party_id="OTH", token="other-token-1")
     sharing.locations_share_only_with(locations=[made[0]], partners=[partner])
@@ -360,9 +360,7 @@ def test_the_count_is_per_partner(ocpi_client, partner, client):
     assert (mine["X-Total-Count"], theirs["X-Total-Count"]) == ("3", "2")
 
 
-def test_a_change_the_data_version_misses_is_counted_after_the_max_age(
-    ocpi_client, settings, django_assert_num_queries
-):
+def test_a_change_the_data_version_misses_is_counted_after_the_max_age(ocpi_client):
     made = _sites(3)
     assert ocpi_client.get(URL, {"date_to": "2024-03-01T10:01:00Z"})["X-Total-Count"] == "1"
     # An older stamp on a Location that is not the newest: neither MAX moves.
@@ -391,8 +389,6 @@ def test_without_a_count_max_age_every_page_counts(
 
 
 def test_a_cache_that_is_down_changes_nothing_but_the_cost(ocpi_client, settings):
-    import socket
-
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
