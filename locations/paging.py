@@ -99,9 +99,21 @@ class _AmongIds(Func):
 
 
 def data_version() -> tuple:
-    """What changes whenever a Location is added or stamped (one query, two index probes)."""
-    found = Location.objects.aggregate(row=Max("row_id"), updated=Max("last_updated"))
-    return found["row"], str(found["updated"])
+    """What changes whenever a Location is added or stamped (one query, two index probes).
+
+    Two scalar subqueries rather than `SELECT MAX(a), MAX(b)`: SQLite answers a MAX from
+    an index only when it is the query's single aggregate (PostgreSQL does either way)."""
+    table = connection.ops.quote_name(Location._meta.db_table)
+    row_id, updated = (
+        connection.ops.quote_name(Location._meta.get_field(name).column)
+        for name in ("row_id", "last_updated")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX({row_id}) FROM {table}), (SELECT MAX({updated}) FROM {table})"  # noqa: S608 - names from the model
+        )
+        newest_row, newest_stamp = cursor.fetchone()
+    return newest_row, str(newest_stamp)
 
 
 # A cache that is down (Redis unreachable) costs speed, never an answer: a missing count
