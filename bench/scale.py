@@ -130,16 +130,34 @@ def ensure_database(size: int, args) -> str:
     return url
 
 
-def _parse_target(text: str) -> tuple[str, float]:
-    op, _, number = text.strip().partition(" ")
-    if op not in ("<=", ">="):
-        raise ValueError(f"target {text!r}: expected '<= X' or '>= X'")
-    return op, float(number)
+def _parse_target(text: str) -> tuple[str, float] | None:
+    """`"<= 300"` / `">= 0.67"` (also `≤`/`≥`, `<`/`>`); None when it is neither."""
+    text = str(text).strip().replace("≤", "<=").replace("≥", ">=")
+    for op in ("<=", ">=", "<", ">"):
+        if text.startswith(op):
+            try:
+                return op, float(text[len(op) :].strip().split()[0])
+            except (ValueError, IndexError):
+                return None
+    return None
 
 
-def _meets(value: float, target: str) -> bool:
-    op, limit = _parse_target(target)
-    return value <= limit if op == "<=" else value >= limit
+def _meets(value, target: str) -> bool | None:
+    parsed = _parse_target(target)
+    if parsed is None or not isinstance(value, int | float):
+        return None
+    op, limit = parsed
+    return {"<=": value <= limit, ">=": value >= limit, "<": value < limit, ">": value > limit}[op]
+
+
+def _verdict(ok: bool | None) -> str:
+    return "?" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def _cell(figure: dict | None) -> str:
+    if figure is None or not isinstance(figure.get("value"), int | float):
+        return f"{'–':>12}"
+    return f"{figure['value']:12.2f}"
 
 
 def report(part: str, sizes: list[int], results: dict[int, list[dict]]) -> list[str]:
@@ -159,11 +177,11 @@ def report(part: str, sizes: list[int], results: dict[int, list[dict]]) -> list[
     failures = []
     for name in names:
         figures = [by[s].get(name) for s in sizes]
-        some = next(f for f in figures if f is not None)
-        unit = some.get("unit", "")
-        cells = "".join(f"{'–':>12}" if f is None else f"{f['value']:12.2f}" for f in figures)
+        some = next(f for f in reversed(figures) if f is not None)
+        unit = some.get("unit") or ""
+        cells = "".join(_cell(f) for f in figures)
         growth = ""
-        if growth_of and all(by[s].get(name) for s in growth_of):
+        if growth_of and all(_cell(by[s].get(name)).strip() != "–" for s in growth_of):
             low, high = by[growth_of[0]][name]["value"], by[growth_of[1]][name]["value"]
             growth = f"{high / low:11.2f}" if low else f"{'–':>11}"
         else:
@@ -174,15 +192,15 @@ def report(part: str, sizes: list[int], results: dict[int, list[dict]]) -> list[
             at = some.get("at")
             checked = [s for s in sizes if by[s].get(name)]
             at_size = at if at in checked else checked[-1]
-            ok = _meets(by[at_size][name]["value"], target)
-            verdicts.append(f"{target} at {at_size:,}: {'PASS' if ok else 'FAIL'}")
-            if not ok:
+            ok = _meets(by[at_size][name].get("value"), target)
+            verdicts.append(f"{target} at {at_size:,}: {_verdict(ok)}")
+            if ok is False:
                 failures.append(f"{part}: {name} {target} at {at_size:,}")
         growth_target = some.get("growth_target")
         if growth_target and growth.strip() not in ("", "–"):
             ok = _meets(float(growth), growth_target)
-            verdicts.append(f"growth {growth_target}: {'PASS' if ok else 'FAIL'}")
-            if not ok:
+            verdicts.append(f"growth {growth_target}: {_verdict(ok)}")
+            if ok is False:
                 failures.append(f"{part}: {name} growth {growth_target}")
         label = f"{name} ({unit})" if unit else name
         print(f"{label[:46]:46}{cells}{growth}  {'; '.join(verdicts)}")
