@@ -13,7 +13,8 @@ server, so the load ends with `VACUUM ANALYZE`: statistics and the visibility ma
 autovacuum keeps them in service (index-only scans need the latter).
 
 Then it calls `measure(size, database_url, broker_url) -> list[dict]` of each part module
-that exists (each dict: `name`, `value`, `unit`, optional `target` and `note`):
+that exists (each dict: `name` (or `figure`), `value`, `unit`, optional `target` and
+`note`):
 
 | part | module | written for |
 | --- | --- | --- |
@@ -252,7 +253,10 @@ def main() -> None:
             load = os.getloadavg()[0]
             started = time.perf_counter()
             print(f"[{size}] measuring {part} (load average {load:.2f}) ...", flush=True)
-            figures = module.measure(size, urls[size], args.broker)
+            figures = [
+                {**f, "name": str(f.get("name") or f.get("figure") or "?")}  # either key
+                for f in module.measure(size, urls[size], args.broker)
+            ]
             figures.append(
                 {"name": "load average at start", "value": load, "unit": "",
                  "note": f"{part} took {time.perf_counter() - started:.0f} s"}
