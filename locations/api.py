@@ -16,11 +16,11 @@ from partners.routing import Party, partner_addressee
 from versions.auth import IsRegisteredPartnerWithMatchingRouting
 from versions.envelope import OcpiResponse
 from versions.errors import UnknownLocation
-from versions.filters import LastUpdatedFilterSet, filter_queryset_or_2001
-from versions.pagination import paginated_response
+from versions.filters import LastUpdatedFilterSet, valid_filterset_or_2001
+from versions.pagination import page_response, pagination_params
 from versions.parties import OurParty, our_party, primary_party
 
-from . import selectors
+from . import paging, selectors, sharing
 from .models import Location
 from .openapi import location_list_schema, location_object_schema
 from .serializers import connector_data, evse_data, location_data, location_dicts_from_rows
@@ -100,15 +100,32 @@ class LocationListView(FunctionalModuleView):
     """GET {locations}?date_from=&date_to=&offset=&limit= : a page of whole Locations.
 
     Built from plain rows (selectors.location_rows), not model instances: the list is what
-    a partner's full pull hammers (docs/benchmarks.md, "Locations API").
+    a partner's full pull hammers (docs/benchmarks.md, "Locations API"). Paged by
+    `locations.paging`: a cached count and keyset pages behind `offset`, so that a page
+    costs the same at any depth and table size (docs/benchmarks.md, "Scale: Sender paging").
     """
 
     def get(self, request):
         # Only the Locations shared with the caller (roaming agreements, locations.sharing):
         # the count, the pages and the date filters all work on that set.
-        rows = selectors.location_rows(visible_to=request.user.pk)
-        queryset = filter_queryset_or_2001(LocationFilterSet, request, rows)
-        return paginated_response(request, queryset, _render_page)
+        me = request.user.pk
+        visible = Location.objects.filter(sharing.visible_to(me))
+        filters = valid_filterset_or_2001(LocationFilterSet, request, visible)
+        offset, limit = pagination_params(request)
+        query = paging.ListQuery(
+            partner_id=me,
+            date_from=filters.form.cleaned_data.get("date_from"),
+            date_to=filters.form.cleaned_data.get("date_to"),
+        )
+        page = paging.list_page(query, filters.qs, offset=offset, limit=limit)
+        return page_response(
+            request,
+            offset=offset,
+            limit=limit,
+            total=page.total,
+            data=_render_page(page.rows),
+            more=page.more,
+        )
 
 
 @location_object_schema

@@ -141,13 +141,29 @@ class Location(models.Model):
             ),
         ]
         indexes = [
-            # GET list with date_from/date_to, in page order.
-            models.Index(fields=["last_updated", "row_id"], name="location_last_updated_idx"),
+            # GET list (locations/paging.py). Its order is creation order, `row_id`: OCPI
+            # 2.2.1, Transport and format, Pagination asks that the same query give the same
+            # objects in the same order, oldest first so that new ones land on the last page;
+            # ordered by `last_updated`, a Location changed during a crawl would jump to the
+            # end and be sent twice. One B-tree cannot serve both a `last_updated` range and
+            # the `row_id` order, so the list has one index in its order that also holds
+            # what the filters read: a page walks it from where the last page ended (keyset)
+            # and tests the date window and the visibility (`sharing.visible_to`) on the
+            # index entry, without visiting the rows it skips (index-only, for the page's
+            # ids and for counts). PostgreSQL picks it when most Locations match.
+            models.Index(
+                fields=["row_id", "last_updated", "shared_with_all"], name="location_list_idx"
+            ),
+            # ... and this one when few do (an incremental `date_from` crawl): the window's
+            # entries only, then the page's ids sorted (cost: the window, not the table).
+            # `shared_with_all` included so that counting a window is index-only too.
+            models.Index(
+                fields=["last_updated", "row_id"],
+                include=["shared_with_all"],
+                name="location_last_updated_idx",
+            ),
             # GET object: /locations/{location_id} matched case-insensitively.
             models.Index(Upper("id"), name="location_upper_id_idx"),
-            # GET list: the count of what a partner may see (`sharing.visible_to`) from the
-            # index alone, as the count of every Location is from the primary key's.
-            models.Index(fields=["row_id", "shared_with_all"], name="location_sharing_idx"),
         ]
 
     def __str__(self) -> str:

@@ -224,6 +224,12 @@ OCPI_MAX_PAGE_SIZE = env_int("OCPI_MAX_PAGE_SIZE", 100)
 # Locations it takes; larger imports use `manage.py ocpi_import` (docs/admin.md).
 OCPI_ADMIN_IMPORT_MAX_BYTES = env_int("OCPI_ADMIN_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 OCPI_ADMIN_IMPORT_MAX_LOCATIONS = env_int("OCPI_ADMIN_IMPORT_MAX_LOCATIONS", 500)
+# Sender GET list paging (locations/paging.py, docs/api.md "Cost"): the longest a cached
+# X-Total-Count may be served (it is counted again at once after any write; this bounds
+# the rare case the data version misses), and how long a page remembers where the next
+# one starts (a crawl pausing longer than this pays one OFFSET walk on its next page).
+OCPI_LIST_COUNT_MAX_AGE = env_int("OCPI_LIST_COUNT_MAX_AGE", 60)
+OCPI_LIST_CRAWL_MAX_AGE = env_int("OCPI_LIST_CRAWL_MAX_AGE", 600)
 # Connect and read timeouts (seconds) of every outbound OCPI call.
 OCPI_HTTP_CONNECT_TIMEOUT = float(env_str("OCPI_HTTP_CONNECT_TIMEOUT", "5"))
 OCPI_HTTP_READ_TIMEOUT = float(env_str("OCPI_HTTP_READ_TIMEOUT", "15"))
@@ -239,6 +245,26 @@ OCPI_ALLOW_PRIVATE_PARTNER_URLS = env_bool("OCPI_ALLOW_PRIVATE_PARTNER_URLS", DE
 # process runs at once (more are refused at once with OCPI 3000; docs/partners.md).
 OCPI_HANDSHAKE_DEADLINE = float(env_str("OCPI_HANDSHAKE_DEADLINE", "10"))
 OCPI_HANDSHAKE_CONCURRENCY = env_int("OCPI_HANDSHAKE_CONCURRENCY", 2)
+
+# --- Cache -------------------------------------------------------------------------------
+# The Sender list's counts and page boundaries (locations/paging.py). Per process by default;
+# with several web processes set CACHE_URL=redis://host:6379/N so that the page a worker
+# serves can start where the page another worker served ended (without it such a page pays
+# an OFFSET walk; the answers are the same either way). A cache that is down is skipped.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "ocpi",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, got {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ------------------------------------------------------------------------------
 # Default broker: kombu's filesystem transport, which needs no server but still runs tasks

@@ -41,6 +41,17 @@ def _public_base_url(settings):
     settings.OCPI_MAX_PAGE_SIZE = 100
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The Sender list caches counts and page boundaries (locations/paging.py); a test's
+    # database is rolled back, and ids can be used again by the next test.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def site(db):
     """A saved Location with one EVSE that has two Connectors, created through the services."""

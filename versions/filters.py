@@ -31,11 +31,17 @@ class LastUpdatedFilterSet(django_filters.FilterSet):
     date_to = OcpiDateTimeFilter(field_name="last_updated", lookup_expr="lt")
 
 
-def filter_queryset_or_2001(filterset_class, request, queryset):
+def valid_filterset_or_2001(filterset_class, request, queryset):
+    """The bound filterset (its `qs`, and its `form.cleaned_data` for callers that key on
+    the filter values), or OCPI 2001 naming every bad parameter."""
     filterset = filterset_class(request.GET, queryset=queryset)
     if not filterset.is_valid():
         message = "; ".join(
             f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()
         )
         raise InvalidParameters(message)
-    return filterset.qs
+    return filterset
+
+
+def filter_queryset_or_2001(filterset_class, request, queryset):
+    return valid_filterset_or_2001(filterset_class, request, queryset).qs

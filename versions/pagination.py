@@ -41,16 +41,29 @@ def next_page_url(request, *, offset: int, limit: int) -> str:
     return f"{public_url(request.path_info)}?{query.urlencode()}"
 
 
+def page_response(
+    request, *, offset: int, limit: int, total: int, data: list, more: bool
+) -> OcpiResponse:
+    """A page with the Pagination headers: `X-Total-Count`, `X-Limit` (the server cap) and,
+    when `more` objects follow this page, a `Link` to the next one (`offset + limit`)."""
+    headers = {"X-Total-Count": str(total), "X-Limit": str(settings.OCPI_MAX_PAGE_SIZE)}
+    if more:
+        url = next_page_url(request, offset=offset + limit, limit=limit)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return OcpiResponse(data, headers=headers)
+
+
 def paginated_response(
     request,
     queryset: QuerySet,
     serialize: Callable[[Sequence[Any]], list],
 ) -> OcpiResponse:
+    """A page of a queryset by COUNT and OFFSET: fine for short lists. The Locations list,
+    which partners crawl whole at tens of thousands of rows, pages with `locations.paging`."""
     offset, limit = pagination_params(request)
     total = queryset.count()
     page = list(queryset[offset : offset + limit]) if offset < total else []
-    headers = {"X-Total-Count": str(total), "X-Limit": str(settings.OCPI_MAX_PAGE_SIZE)}
-    if offset + limit < total:
-        url = next_page_url(request, offset=offset + limit, limit=limit)
-        headers["Link"] = f'<{url}>; rel="next"'
-    return OcpiResponse(serialize(page), headers=headers)
+    data = serialize(page)
+    return page_response(
+        request, offset=offset, limit=limit, total=total, data=data, more=offset + limit < total
+    )
