@@ -4,7 +4,6 @@ import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
@@ -24,6 +23,10 @@ from .saving import (
     seen_version,
     start_change_lists,
 )
+from .scale import LargeTableAdmin, PageCount, distinct_values_filter
+
+# EVSEs a confirmation page names one by one (it counts the rest).
+SHOWN = 200
 
 
 def _status_action(status: str):
@@ -36,7 +39,11 @@ def _status_action(status: str):
 
 @admin.register(EVSE)
 class EVSEAdmin(
-    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+    LargeTableAdmin,
+    RefusesHiddenActions,
+    CarriesVersion,
+    ServiceAdminMixin,
+    nested_admin.NestedModelAdmin,
 ):
     form = EVSEForm
     inlines = [ConnectorInline]
@@ -75,32 +82,29 @@ class EVSEAdmin(
         "connector_count",
         "last_updated",
     )
-    list_filter = (
+    list_filter = (  # cheap choices at any size (admin/scale.py)
         "status",
-        "location__country",
-        "location__city",
+        ("location__country", distinct_values_filter()),
+        ("location__city", distinct_values_filter()),
         "location__publish",
         ("connectors__power_type", admin.ChoicesFieldListFilter),
     )
-    search_fields = (
-        "uid",
-        "evse_id",
-        "location__id",
+    search_fields = (  # ids by prefix, words anywhere: each served by an index
+        "^uid",
+        "^evse_id",
+        "^location__id",
         "location__name",
         "location__address",
         "location__city",
-        "location__postal_code",
+        "^location__postal_code",
     )
     list_select_related = ("location",)
-    date_hierarchy = "last_updated"
+    page_counts = (PageCount("_connector_count", Connector, "evse"),)
     list_per_page = 100
     actions = (
         *(_status_action(status) for status in Status.values if status != Status.REMOVED),
         "mark_removed",
     )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_connector_count=Count("connectors"))
 
     @admin.display(description="Location", ordering="location__id")
     def location_link(self, obj):
@@ -111,7 +115,7 @@ class EVSEAdmin(
     def city(self, obj):
         return obj.location.city
 
-    @admin.display(description="Connectors", ordering="_connector_count")
+    @admin.display(description="Connectors")
     def connector_count(self, obj):
         return obj._connector_count
 
@@ -181,7 +185,13 @@ class EVSEAdmin(
         if confirmed(request):
             self.set_status(request, queryset, Status.REMOVED)
             return None
-        evses = list(queryset.select_related("location").order_by("location__id", "uid"))
+        # "Select all" may mean 100,000 EVSEs: the page names the first ones and counts all.
+        evses = queryset.select_related("location").order_by("location__id", "uid")
+        removing = evses.exclude(status=Status.REMOVED)
+        already = evses.filter(status=Status.REMOVED)
+        shown_removing, shown_already = list(removing[:SHOWN]), list(already[:SHOWN])
+        removing_count = removing.count() if len(shown_removing) == SHOWN else len(shown_removing)
+        already_count = already.count() if len(shown_already) == SHOWN else len(shown_already)
         return confirmation_page(
             self,
             request,
@@ -189,7 +199,9 @@ class EVSEAdmin(
             action="mark_removed",
             template="admin/locations/evse/mark_removed_confirmation.html",
             title="Mark EVSEs removed? This cannot be undone",
-            evses=evses,
-            removing=[evse for evse in evses if evse.status != Status.REMOVED],
-            already_removed=[evse for evse in evses if evse.status == Status.REMOVED],
+            removing=shown_removing,
+            removing_count=removing_count,
+            removing_more=removing_count - len(shown_removing),
+            already_removed=shown_already,
+            already_removed_more=already_count - len(shown_already),
         )

@@ -3,7 +3,7 @@
 import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from versions.parties import primary_party
 
@@ -23,12 +23,17 @@ from .saving import (
     seen_version,
     start_change_lists,
 )
+from .scale import LargeTableAdmin, PageCount, distinct_values_filter
 from .sharing import LocationSharingForm, change_partners, save_sharing, share_with_all_partners
 
 
 @admin.register(Location)
 class LocationAdmin(
-    RefusesHiddenActions, CarriesVersion, ServiceAdminMixin, nested_admin.NestedModelAdmin
+    LargeTableAdmin,
+    RefusesHiddenActions,
+    CarriesVersion,
+    ServiceAdminMixin,
+    nested_admin.NestedModelAdmin,
 ):
     form = LocationSharingForm  # LocationForm + roaming agreements (admin/sharing.py)
     inlines = [EVSEInline]
@@ -89,25 +94,27 @@ class LocationAdmin(
         "last_updated",
     )
     list_display_links = ("id", "name")
-    list_filter = (
+    list_filter = (  # cheap choices at any size (admin/scale.py)
         "publish",
         "shared_with_all",
-        "country",
-        "city",
+        ("country", distinct_values_filter()),
+        ("city", distinct_values_filter()),
         "parking_type",
         ("evses__status", admin.ChoicesFieldListFilter),
         ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+        ("last_updated", admin.DateFieldListFilter),
     )
+    # Ids by prefix, words anywhere: each served by an index (admin/scale.py).
     search_fields = (
-        "id",
+        "^id",
         "name",
         "address",
         "city",
-        "postal_code",
-        "evses__evse_id",
-        "evses__uid",
+        "^postal_code",
+        "^evses__evse_id",
+        "^evses__uid",
     )
-    date_hierarchy = "last_updated"
+    page_counts = (PageCount("_evse_count", EVSE, "location", ~Q(status=Status.REMOVED)),)
     actions = (
         "publish_locations",
         "unpublish_locations",
@@ -116,14 +123,7 @@ class LocationAdmin(
     )
     list_per_page = 50
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_evse_count=Count("evses", filter=~Q(evses__status=Status.REMOVED)))
-        )
-
-    @admin.display(description="EVSEs", ordering="_evse_count")
+    @admin.display(description="EVSEs")
     def evse_count(self, obj):
         return obj._evse_count
 
