@@ -148,9 +148,9 @@ class Location(models.Model):
             # GET list: the count of what a partner may see (`sharing.visible_to`) from the
             # index alone, as the count of every Location is from the primary key's.
             models.Index(fields=["row_id", "shared_with_all"], name="location_sharing_idx"),
-            # Admin list (admin/scale.py): the country and city filters' choices, read with
-            # one probe per value, and their filtered pages in list order. The search
-            # indexes are PostgreSQL's own (migration 0005_admin_search_indexes).
+            # Admin list (locations/admin_scale.py): the country and city filters' choices,
+            # read with one probe per value, and their filtered pages in list order. The
+            # search indexes are PostgreSQL's own (migration 0005_admin_search_indexes).
             models.Index(fields=["country", "row_id"], name="location_country_idx"),
             models.Index(fields=["city", "row_id"], name="location_city_idx"),
         ]
@@ -235,7 +235,7 @@ class EVSE(models.Model):
             ),
         ]
         indexes = [
-            # Admin list (admin/scale.py): filtered by status, in list order.
+            # Admin list (locations/admin_scale.py): filtered by status, in list order.
             models.Index(fields=["status", "row_id"], name="evse_status_idx"),
         ]
 
@@ -286,7 +286,7 @@ class Connector(models.Model):
             ),
         ]
         indexes = [
-            # Admin list (admin/scale.py): filtered by power type, in list order.
+            # Admin list (locations/admin_scale.py): filtered by power type, in list order.
             models.Index(fields=["power_type", "row_id"], name="connector_power_type_idx"),
         ]
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from locations.admin.scale import LargeTableAdmin
+from locations.admin_scale import LargeTableAdmin
 from partners.admin_guard import RefuseHiddenActionsMixin
 from partners.models import Partner
 
@@ -247,7 +247,7 @@ class DeliveryAdmin(LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin)
         "finished_at",
     ]
     list_filter = ["status", "partner", "level", "method"]
-    # Indexed lookups only (locations/admin/scale.py); an object key (`E:123`) too, below.
+    # Indexed lookups only (locations/admin_scale.py); an object key (`E:123`) too, below.
     search_fields = ["^location__id", "^evse__uid"]
     list_select_related = ["partner"]
     readonly_fields = [f.name for f in Delivery._meta.fields]

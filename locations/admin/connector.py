@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 
+from ..admin_scale import LargeTableAdmin, distinct_values_filter
 from ..forms import ConnectorForm
 from ..models import Connector
 from .saving import CarriesVersion
-from .scale import LargeTableAdmin, distinct_values_filter
 
 
 @admin.register(Connector)
@@ -27,7 +27,7 @@ class ConnectorAdmin(LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
         "max_electric_power",
         "last_updated",
     )
-    list_filter = (  # cheap choices at any size (admin/scale.py)
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "power_type",
         "standard",
         "format",

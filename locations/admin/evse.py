@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from .. import services
+from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import EVSEForm, error_text
 from ..formsets import kept_forms
@@ -23,7 +24,6 @@ from .saving import (
     seen_version,
     start_change_lists,
 )
-from .scale import LargeTableAdmin, PageCount, distinct_values_filter
 
 # EVSEs a confirmation page names one by one (it counts the rest).
 SHOWN = 200
@@ -82,12 +82,12 @@ class EVSEAdmin(
         "connector_count",
         "last_updated",
     )
-    list_filter = (  # cheap choices at any size (admin/scale.py)
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "status",
         ("location__country", distinct_values_filter()),
         ("location__city", distinct_values_filter()),
         "location__publish",
-        ("connectors__power_type", admin.ChoicesFieldListFilter),
+        ("connectors__power_type", SubqueryChoicesFilter),
     )
     search_fields = (  # ids by prefix, words anywhere: each served by an index
         "^uid",

@@ -8,6 +8,7 @@ from django.db.models import Q
 from versions.parties import primary_party
 
 from .. import services
+from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import error_text
 from ..formsets import is_new, kept_forms
@@ -23,7 +24,6 @@ from .saving import (
     seen_version,
     start_change_lists,
 )
-from .scale import LargeTableAdmin, PageCount, distinct_values_filter
 from .sharing import LocationSharingForm, change_partners, save_sharing, share_with_all_partners
 
 
@@ -94,17 +94,17 @@ class LocationAdmin(
         "last_updated",
     )
     list_display_links = ("id", "name")
-    list_filter = (  # cheap choices at any size (admin/scale.py)
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "publish",
         "shared_with_all",
         ("country", distinct_values_filter()),
         ("city", distinct_values_filter()),
         "parking_type",
-        ("evses__status", admin.ChoicesFieldListFilter),
-        ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+        ("evses__status", SubqueryChoicesFilter),
+        ("evses__connectors__power_type", SubqueryChoicesFilter),
         ("last_updated", admin.DateFieldListFilter),
     )
-    # Ids by prefix, words anywhere: each served by an index (admin/scale.py).
+    # Ids by prefix, words anywhere: each served by an index (locations/admin_scale.py).
     search_fields = (
         "^id",
         "name",

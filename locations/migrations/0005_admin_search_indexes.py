@@ -1,4 +1,4 @@
-"""Indexes for the admin lists at scale (locations/admin/scale.py, docs/admin.md "Large lists").
+"""Indexes for the admin lists at scale (locations/admin_scale.py, docs/admin.md "Large lists").
 
 On every database: the filters' columns in list order (status, power type, country, city).
 

@@ -24,6 +24,9 @@ attributes:
   `locations/migrations/0005_admin_search_indexes.py`), and no row is listed twice;
 - `page_counts`: child counts (e.g. EVSEs per Location) computed for the rows shown only,
   with one grouped query per page, instead of a `Count()` annotation over every row;
+- `SubqueryChoicesFilter`: a choices filter across a multi-valued relation (a Location's
+  EVSEs' status) as `pk IN (subquery)`, instead of Django's join and SELECT DISTINCT over
+  every column;
 - `distinct_values_filter(limit)`: a list filter whose choices are read from an index with
   a loose index scan (one index probe per distinct value, stops after `limit`), hidden when
   a column has more values than that (the search finds them).
@@ -32,11 +35,16 @@ attributes:
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.contrib.admin.filters import AllValuesFieldListFilter
+from django.contrib.admin.utils import (
+    build_q_object_from_lookup_parameters,
+    lookup_spawns_duplicates,
+)
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections, models
 from django.db.models import Count, Q, QuerySet
 from django.utils.text import smart_split, unescape_string_literal
@@ -112,14 +120,14 @@ class LargeTablePaginator(Paginator):
             top = self.count
         queryset = self.object_list
         if not isinstance(queryset, QuerySet) or not queryset.ordered or 2 * bottom <= self.count:
-            return self._get_page(queryset[bottom:top], number, self)
+            return Page(queryset[bottom:top], number, self)
         # Past the middle: the same rows, read backwards from the end (no OFFSET walk over
         # everything before them). With an estimated count the last page is the last rows.
         size = top - bottom
         start = 0 if number == self.num_pages else max(self.count - top, 0)
         rows = list(queryset.reverse()[start : start + size])
         rows.reverse()
-        return self._get_page(rows, number, self)
+        return Page(rows, number, self)
 
 
 # --- Counts of children, for the rows shown ---------------------------------------------
@@ -149,6 +157,22 @@ def count_for_rows(rows: list, count: PageCount) -> None:
 
 
 class PageChangeList(ChangeList):
+    def get_filters(self, request):
+        # Django removes the duplicates a filter over a multi-valued relation (a Location's
+        # EVSEs) may give with SELECT DISTINCT over every column of every row; our
+        # `SubqueryChoicesFilter` gives none.
+        specs, has_filters, remaining, duplicates, active = super().get_filters(request)
+        if duplicates:
+            duplicates = any(
+                lookup_spawns_duplicates(self.lookup_opts, key) for key in remaining
+            ) or any(
+                lookup_spawns_duplicates(self.lookup_opts, getattr(spec, "field_path", ""))
+                for spec in specs
+                if getattr(spec, "used_parameters", None)
+                and not isinstance(spec, SubqueryChoicesFilter)
+            )
+        return specs, has_filters, remaining, duplicates, active
+
     def get_results(self, request):
         super().get_results(request)
         counts = getattr(self.model_admin, "page_counts", ())
@@ -188,6 +212,19 @@ def union_of(subqueries: list[QuerySet]) -> QuerySet:
 # --- Filters ----------------------------------------------------------------------------
 
 
+class SubqueryChoicesFilter(admin.ChoicesFieldListFilter):
+    """Django's choices filter for a field across a multi-valued relation (e.g. the status
+    of a Location's EVSEs), applied as `pk IN (subquery)`: no join in the list's query, so
+    no duplicate rows to remove with DISTINCT."""
+
+    def queryset(self, request, queryset):
+        condition = build_q_object_from_lookup_parameters(self.used_parameters)  # type: ignore[arg-type]
+        if not condition:
+            return queryset
+        matching = queryset.model._default_manager.filter(condition).order_by().values("pk")
+        return queryset.filter(pk__in=matching)
+
+
 def distinct_values(model: type[models.Model], column: str, limit: int, using: str) -> list:
     """Up to `limit` + 1 distinct values of a column, smallest first, with one index probe per
     value (a loose index scan; needs an index that starts with the column)."""
@@ -217,7 +254,8 @@ def distinct_values_filter(limit: int = 100):
             values = distinct_values(field.model, field.column, limit, model._default_manager.db)
             self.too_many = len(values) > limit
             # Too many: only the value chosen (from a link or the URL) is offered.
-            self.lookup_choices = list(self.lookup_val or ()) if self.too_many else values
+            chosen = list(self.lookup_val or ())
+            self.lookup_choices = chosen if self.too_many else values  # type: ignore[assignment]
 
         def has_output(self):
             # A filter that is not output is not applied either: keep a chosen one.
@@ -229,7 +267,13 @@ def distinct_values_filter(limit: int = 100):
 # --- The mixin --------------------------------------------------------------------------
 
 
-class LargeTableAdmin:
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object  # a mixin: the concrete admin brings ModelAdmin
+
+
+class LargeTableAdmin(_ModelAdmin):
     """Mix into a ModelAdmin (before `admin.ModelAdmin`) to make its list cheap at any size;
     set `page_counts` for per-row child counts."""
 
