@@ -11,7 +11,9 @@ admin list, search and filter page of the Location, EVSE, Connector and Delivery
 first and last page; searches by id, EVSE ID, name and city; filters by EVSE status,
 country and power type. Each page is requested twice to warm up, then `--repeat` times in
 rounds over all pages (so that the host's load spreads over every page alike); the p50 is
-reported with the SQL statements of one request. It prints one table with the p50 at each
+reported with the SQL statements of one request. With `--rounds N` the sizes alternate N
+times (each a fresh child) and the median of the rounds' p50s is reported, so that a
+change of the host's load does not land on one size only. It prints one table with the p50 at each
 size and the growth factor (largest ÷ smallest size), against the targets of issue 17:
 ≤ 300 ms at 25,000 Locations and growth ≤ 1.5.
 
@@ -328,10 +330,26 @@ def report(results: dict[int, list[dict]]) -> None:
           f"{'all met' if not missed else f'{missed} page(s) missed'}")  # fmt: skip
 
 
+def _merge(rounds: list[list[dict]]) -> list[dict]:
+    """One row per page: the median of the rounds' p50s (and their spread)."""
+    merged = []
+    for rows in zip(*rounds, strict=True):
+        row = dict(rows[-1])
+        row["p50_ms"] = round(statistics.median(r["p50_ms"] for r in rows), 1)
+        row["round_p50s"] = [r["p50_ms"] for r in rows]
+        row["load_average"] = rows[0].get("load_average", 0.0)
+        merged.append(row)
+    merged[0]["load_average"] = max(r[0]["load_average"] for r in rounds)
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", nargs=2, action="append", metavar=("N", "DATABASE_URL"))
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="alternate the sizes this many times (median)"
+    )
     parser.add_argument("--project", default=str(ROOT))
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -341,10 +359,13 @@ def main() -> None:
         return
     if not args.size:
         parser.error("give --size N DATABASE_URL at least once")
-    results = {}
-    for size, url in args.size:
-        _log(f"measuring {int(size):,} Locations on {url} …")
-        results[int(size)] = measure(int(size), url, repeat=args.repeat, project=args.project)
+    runs: dict[int, list[list[dict]]] = {int(size): [] for size, _ in args.size}
+    for round_number in range(args.rounds):  # sizes alternate, so both see the host's load
+        for size, url in args.size:
+            _log(f"round {round_number + 1}: {int(size):,} Locations on {url} …")
+            rows = measure(int(size), url, repeat=args.repeat, project=args.project)
+            runs[int(size)].append(rows)
+    results = {size: _merge(rounds) for size, rounds in runs.items()}
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     report(results)
