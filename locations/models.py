@@ -164,6 +164,11 @@ class Location(models.Model):
             ),
             # GET object: /locations/{location_id} matched case-insensitively.
             models.Index(Upper("id"), name="location_upper_id_idx"),
+            # Admin list (locations/admin_scale.py): the country and city filters' choices,
+            # read with one probe per value, and their filtered pages in list order. The
+            # search indexes are PostgreSQL's own (migration 0009_admin_search_indexes).
+            models.Index(fields=["country", "row_id"], name="location_country_idx"),
+            models.Index(fields=["city", "row_id"], name="location_city_idx"),
         ]
 
     def __str__(self) -> str:
@@ -230,11 +235,6 @@ class EVSE(models.Model):
         verbose_name = "EVSE"
         verbose_name_plural = "EVSEs"
         ordering = ["row_id"]
-        indexes = [
-            # The dashboard's count per status (GROUP BY status from the index alone) and
-            # the EVSE list filtered by status.
-            models.Index(fields=["status"], name="evse_status_idx"),
-        ]
         constraints = [
             models.UniqueConstraint(
                 Upper("uid"),
@@ -249,6 +249,11 @@ class EVSE(models.Model):
                 name="evse_unique_active_evse_id",
                 violation_error_message="Another EVSE that is not removed has this EVSE ID.",
             ),
+        ]
+        indexes = [
+            # The dashboard's count per status (GROUP BY status from the index alone) and
+            # the admin's EVSE list filtered by status, in list order (locations/admin_scale.py).
+            models.Index(fields=["status", "row_id"], name="evse_status_idx"),
         ]
 
     def __str__(self) -> str:
@@ -296,6 +301,10 @@ class Connector(models.Model):
                 name="connector_unique_id_per_evse",
                 violation_error_message="This EVSE has a connector with this id already.",
             ),
+        ]
+        indexes = [
+            # Admin list (locations/admin_scale.py): filtered by power type, in list order.
+            models.Index(fields=["power_type", "row_id"], name="connector_power_type_idx"),
         ]
 
     def __str__(self) -> str:

@@ -446,6 +446,14 @@ AXES_RESET_ON_SUCCESS = True
 # No "AXES: BEGIN …" line at every start of every manage.py command.
 AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
 
+# --- Admin lists at scale (docs/admin.md, "Large lists") ---------------------------------
+# Form fields one POST may carry (Django's default 1,000). An admin action on rows ticked on
+# a page posts one field per row, and "Show all" lists up to 200; 10,000 leaves room while
+# still refusing absurd bodies (each field is a few bytes; DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB,
+# applies too). "Select all N" never posts the rows: it posts `select_across` and the list's
+# filters, whatever N is (the confirmation pages too).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
+
 # --- Deployment (docs/deploy.md) ---------------------------------------------------------
 # Behind a reverse proxy that sets X-Forwarded-Host: build absolute URLs (admin redirects)
 # from it. Only with a proxy that overwrites the header; SECURE_PROXY_SSL_HEADER (above) and

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
+from locations.admin_scale import LargeTableAdmin
 from locations.labels import object_label
 from partners.admin_guard import RefuseHiddenActionsMixin
 from partners.models import Partner
@@ -247,7 +248,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+class DeliveryAdmin(LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin):
     # Seven columns, so that the list fits 1,280 px with both sidebars; the rest is on the
     # detail page.
     list_display = [
@@ -260,7 +261,8 @@ class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
         "queued",
     ]
     list_filter = ["status", "partner", "level", "method"]
-    search_fields = ["object_key", "location__id", "evse__uid", "last_error"]
+    # Indexed lookups only (locations/admin_scale.py); an object key (`E:123`) too, below.
+    search_fields = ["^location__id", "^evse__uid"]
     list_select_related = ["partner", "location", "evse", "connector"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
@@ -312,6 +314,17 @@ class DeliveryAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def search_subqueries(self, request, term):
+        """Also an object key as the list shows it (`L:12`, `E:34`, `C:56`), found through
+        its object's indexed foreign key rather than a scan of `object_key`."""
+        subqueries = super().search_subqueries(request, term)
+        level, _, row_id = term.upper().partition(":")
+        column = {"L": "location_id", "E": "evse_id", "C": "connector_id"}.get(level)
+        if column and row_id.isdigit() and len(row_id) < 19:
+            found = Delivery.objects.filter(object_key=f"{level}:{row_id}", **{column: row_id})
+            subqueries.append(found.order_by().values("pk"))
+        return subqueries
 
     @admin.action(description="Retry the selected deliveries now", permissions=["operate_push"])
     def retry_now(self, request, queryset):

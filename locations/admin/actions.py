@@ -34,8 +34,14 @@ def confirmed(request) -> bool:
 
 
 def confirmation_page(modeladmin, request, queryset, *, action: str, template: str, **context):
-    """The page asking to confirm `action` on the selected objects (`queryset`)."""
+    """The page asking to confirm `action` on the selected objects (`queryset`).
+
+    A selection made with "Select all N" is confirmed the same way (`select_across` and the
+    list's filters in the URL the form posts back to), never as one field per row: N may be
+    100,000 (docs/admin.md, "Large lists")."""
     opts = modeladmin.model._meta
+    select_across = request.POST.get("select_across") == "1"
+    pks = queryset.values_list("pk", flat=True)
     return TemplateResponse(
         request,
         template,
@@ -45,7 +51,9 @@ def confirmation_page(modeladmin, request, queryset, *, action: str, template: s
             "app_label": opts.app_label,
             "action_name": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected_pks": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+            # Django wants one ticked row even with select_across; it then acts on all.
+            "selected_pks": [str(pk) for pk in (pks[:1] if select_across else pks)],
+            "select_across": select_across,
             "media": modeladmin.media,
             **context,
         },

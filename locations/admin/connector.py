@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 
+from ..admin_scale import LargeTableAdmin, distinct_values_filter
 from ..forms import ConnectorForm
 from ..models import Connector
 from .saving import CarriesVersion
 
 
 @admin.register(Connector)
-class ConnectorAdmin(CarriesVersion, admin.ModelAdmin):
+class ConnectorAdmin(LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
     """A searchable list; Connectors are edited on their EVSE's or Location's page."""
 
     form = ConnectorForm
@@ -26,17 +27,21 @@ class ConnectorAdmin(CarriesVersion, admin.ModelAdmin):
         "max_electric_power",
         "last_updated",
     )
-    list_filter = ("power_type", "standard", "format", "evse__status", "evse__location__country")
-    search_fields = (
-        "id",
-        "evse__uid",
-        "evse__evse_id",
-        "evse__location__id",
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
+        "power_type",
+        "standard",
+        "format",
+        "evse__status",
+        ("evse__location__country", distinct_values_filter()),
+    )
+    search_fields = (  # ids by prefix, words anywhere: each served by an index
+        "^evse__uid",
+        "^evse__evse_id",
+        "^evse__location__id",
         "evse__location__name",
         "evse__location__city",
     )
     list_select_related = ("evse__location",)
-    date_hierarchy = "last_updated"
     list_per_page = 100
 
     @admin.display(description="Location", ordering="evse__location__id")

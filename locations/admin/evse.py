@@ -4,12 +4,12 @@ import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from .. import services
+from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import EVSEForm, error_text
 from ..formsets import kept_forms
@@ -27,6 +27,9 @@ from .saving import (
     start_change_lists,
 )
 
+# EVSEs a confirmation page names one by one (it counts the rest).
+SHOWN = 200
+
 
 def _status_action(status: str):
     def action(modeladmin, request, queryset):
@@ -38,6 +41,7 @@ def _status_action(status: str):
 
 @admin.register(EVSE)
 class EVSEAdmin(
+    LargeTableAdmin,
     CoordinatesMapOnPage,
     ShowsQuality,
     RefusesHiddenActions,
@@ -82,32 +86,29 @@ class EVSEAdmin(
         "connector_count",
         "last_updated",
     )
-    list_filter = (
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "status",
-        "location__country",
-        "location__city",
+        ("location__country", distinct_values_filter()),
+        ("location__city", distinct_values_filter()),
         "location__publish",
-        ("connectors__power_type", admin.ChoicesFieldListFilter),
+        ("connectors__power_type", SubqueryChoicesFilter),
     )
-    search_fields = (
-        "uid",
-        "evse_id",
-        "location__id",
+    search_fields = (  # ids by prefix, words anywhere: each served by an index
+        "^uid",
+        "^evse_id",
+        "^location__id",
         "location__name",
         "location__address",
         "location__city",
-        "location__postal_code",
+        "^location__postal_code",
     )
     list_select_related = ("location",)
-    date_hierarchy = "last_updated"
+    page_counts = (PageCount("_connector_count", Connector, "evse"),)
     list_per_page = 100
     actions = (
         *(_status_action(status) for status in Status.values if status != Status.REMOVED),
         "mark_removed",
     )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_connector_count=Count("connectors"))
 
     @admin.display(description="Location", ordering="location__id")
     def location_link(self, obj):
@@ -118,7 +119,7 @@ class EVSEAdmin(
     def city(self, obj):
         return obj.location.city
 
-    @admin.display(description="Connectors", ordering="_connector_count")
+    @admin.display(description="Connectors")
     def connector_count(self, obj):
         return obj._connector_count
 
@@ -188,7 +189,13 @@ class EVSEAdmin(
         if confirmed(request):
             self.set_status(request, queryset, Status.REMOVED)
             return None
-        evses = list(queryset.select_related("location").order_by("location__id", "uid"))
+        # "Select all" may mean 100,000 EVSEs: the page names the first ones and counts all.
+        evses = queryset.select_related("location").order_by("location__id", "uid")
+        removing = evses.exclude(status=Status.REMOVED)
+        already = evses.filter(status=Status.REMOVED)
+        shown_removing, shown_already = list(removing[:SHOWN]), list(already[:SHOWN])
+        removing_count = removing.count() if len(shown_removing) == SHOWN else len(shown_removing)
+        already_count = already.count() if len(shown_already) == SHOWN else len(shown_already)
         return confirmation_page(
             self,
             request,
@@ -196,7 +203,9 @@ class EVSEAdmin(
             action="mark_removed",
             template="admin/locations/evse/mark_removed_confirmation.html",
             title="Mark EVSEs removed? This cannot be undone",
-            evses=evses,
-            removing=[evse for evse in evses if evse.status != Status.REMOVED],
-            already_removed=[evse for evse in evses if evse.status == Status.REMOVED],
+            removing=shown_removing,
+            removing_count=removing_count,
+            removing_more=removing_count - len(shown_removing),
+            already_removed=shown_already,
+            already_removed_more=already_count - len(shown_already),
         )

@@ -3,11 +3,12 @@
 import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from versions.parties import primary_party
 
 from .. import services
+from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import error_text
 from ..formsets import is_new, kept_forms
@@ -31,6 +32,7 @@ from .sharing import LocationSharingForm, change_partners, save_sharing, share_w
 
 @admin.register(Location)
 class LocationAdmin(
+    LargeTableAdmin,
     ImportExportMixin,  # the list's Import… and Export… pages
     LocationMap,
     ShowsQuality,
@@ -100,26 +102,28 @@ class LocationAdmin(
     )
     list_display_links = ("id", "name")
     list_select_related = ("quality",)  # the data-quality column, in the list's one query
-    list_filter = (
+    list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "publish",
         "shared_with_all",
-        "country",
-        "city",
+        ("country", distinct_values_filter()),
+        ("city", distinct_values_filter()),
         "parking_type",
-        ("evses__status", admin.ChoicesFieldListFilter),
-        ("evses__connectors__power_type", admin.ChoicesFieldListFilter),
+        ("evses__status", SubqueryChoicesFilter),
+        ("evses__connectors__power_type", SubqueryChoicesFilter),
         QualityFilter,
+        ("last_updated", admin.DateFieldListFilter),
     )
+    # Ids by prefix, words anywhere: each served by an index (locations/admin_scale.py).
     search_fields = (
-        "id",
+        "^id",
         "name",
         "address",
         "city",
-        "postal_code",
-        "evses__evse_id",
-        "evses__uid",
+        "^postal_code",
+        "^evses__evse_id",
+        "^evses__uid",
     )
-    date_hierarchy = "last_updated"
+    page_counts = (PageCount("_evse_count", EVSE, "location", ~Q(status=Status.REMOVED)),)
     actions = (
         "publish_locations",
         "unpublish_locations",
@@ -128,14 +132,7 @@ class LocationAdmin(
     )
     list_per_page = 50
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_evse_count=Count("evses", filter=~Q(evses__status=Status.REMOVED)))
-        )
-
-    @admin.display(description="EVSEs", ordering="_evse_count")
+    @admin.display(description="EVSEs")
     def evse_count(self, obj):
         return obj._evse_count
 

@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='evse',
-            index=models.Index(fields=['status'], name='evse_status_idx'),
+            index=models.Index(fields=['status', 'row_id'], name='evse_status_idx'),
         ),
     ]
