@@ -300,6 +300,12 @@ CONNECTOR_FIELDS = (
     "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
 )  # fmt: skip
 
+# Their stored OCPI columns: what a save compares and an import reads (children and
+# `last_updated`, which the services set, are not among them).
+LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
+EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_updated"})
+CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
+
 
 class LocationShare(models.Model):
     """A roaming agreement: while its Location is not shared with all partners, only the
