@@ -25,6 +25,7 @@ collects the parts. Load average (`uptime`) is in every dict's note.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -189,10 +190,8 @@ def _run(size: int, changes: int, env: dict[str, str]) -> list[dict]:
         cpu_used = {n: used - cpu_before[n] for n, used in cpu_seconds(groups).items()}
     finally:
         for worker in workers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker.pid, 15)
-            except ProcessLookupError:
-                pass
         for worker in workers:
             worker.wait(timeout=30)
         receiver.stop()

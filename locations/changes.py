@@ -2,11 +2,12 @@
 apps that listen, inside the transaction of the change.
 
 `locations.services` calls `record_change` (or `record_changes`, or `record_change_set` for
-the same change of many rows) in the transaction of every change; a listener (the push outbox, `pushers.outbox`, registered by the pushers app when it
-is ready) writes what it needs in that same transaction, so a change is recorded exactly
-when it commits. The domain names the lowest level that changed and the OCPI message that
-level needs (OCPI 2.2.1, Locations module, "Receiver Interface": PUT of a new or replaced
-object, PATCH of some fields); it does not know who listens.
+the same change of many rows) in the transaction of every change; a listener (the push
+outbox, `pushers.outbox`, registered by the pushers app when it is ready) writes what it
+needs in that same transaction, so a change is recorded exactly when it commits. The
+domain names the lowest level that changed and the OCPI message that level needs (OCPI
+2.2.1, Locations module, "Receiver Interface": PUT of a new or replaced object, PATCH of
+some fields); it does not know who listens.
 """
 
 from collections.abc import Callable, Sequence

@@ -56,7 +56,6 @@ from .models import (
 )
 from .serializers import location_dicts_from_rows
 
-
 # Locations read and checked together; new ones among them are created together.
 BATCH = 100
 

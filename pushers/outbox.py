@@ -16,7 +16,6 @@ from django.db.models import DateTimeField, F, IntegerField, JSONField, Value
 from locations.changes import Change, ChangeSet, Level
 
 from . import clock
-
 from .models import ChangeRecord
 from .queue import enqueue_fan_out
 
