@@ -341,9 +341,20 @@ PUSH_LANE_QUIET = float(env_str("PUSH_LANE_QUIET", "0.3"))
 # ... but no longer than this many seconds after its first held change (continuous changes).
 PUSH_LANE_MAX_WAIT = float(env_str("PUSH_LANE_MAX_WAIT", "5"))
 
+# Admin bulk actions ("Set status …", "Mark removed", publish/unpublish) on more rows than
+# this are queued for a worker, which applies them a batch per transaction and shows its
+# progress under Locations → Bulk changes (locations/bulk_jobs.py); fewer are written in the
+# request.
+ADMIN_BULK_IN_REQUEST = env_int("ADMIN_BULK_IN_REQUEST", 500)
+
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
     "push-purge": {"task": "pushers.tasks.purge", "schedule": float(PUSH_PURGE_INTERVAL)},
+    # Bulk changes whose next batch's message was lost are queued again.
+    "bulk-changes-sweep": {
+        "task": "locations.tasks.sweep_bulk_changes",
+        "schedule": float(PUSH_SWEEP_INTERVAL),
+    },
 }
 
 LOGGING = {

@@ -25,7 +25,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 
-from locations.models import EVSE, Connector, Location
+from locations.models import EVSE, BulkChange, Connector, Location
 from locations.services import location_create
 from partners.models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
 from partners.services import partner_create, partner_create_pending
@@ -49,7 +49,12 @@ ROLES = [SUPERUSER, OPERATOR, ROAMING, VIEWER, NOBODY]
 
 # --- What each role may do (docs/admin.md, "Staff roles") -------------------------------------
 
-LOCATIONS = ["locations.location", "locations.evse", "locations.connector"]
+LOCATIONS = [
+    "locations.location",
+    "locations.evse",
+    "locations.connector",
+    "locations.bulkchange",
+]
 PARTNERS = ["partners.partner"]
 PUSHERS = ["pushers.partnerpushstate", "pushers.delivery", "pushers.fullsync"]
 AUTH = ["auth.user", "auth.group"]
@@ -158,6 +163,7 @@ def world(db):
         status=Delivery.Status.FAILED,
     )
     FullSync.objects.create(partner=partner, total=1, requested_by="someone")
+    BulkChange.objects.create(kind="evse_status", value="BLOCKED", ids=[1], total=1)
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
         extra = {"get_data": "", "post_data": "", "failures_since_start": 1}
         model.objects.create(
@@ -188,6 +194,7 @@ def snapshot() -> dict:
         Location,
         EVSE,
         Connector,
+        BulkChange,
         ChangeRecord,
         Group,
     ]
