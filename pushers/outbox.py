@@ -87,6 +87,8 @@ def record_change_set(change_set: ChangeSet) -> None:
     """A ChangeRecord per changed row, in one `INSERT … SELECT` whatever their number (as
     `record_changes` would write them one by one: in Location order), and their fan-out
     queued after the commit."""
+    location: F
+    evse: F | Value
     if change_set.level == Level.LOCATION:
         location, evse, order = F("pk"), Value(None, output_field=IntegerField()), ["pk"]
     else:
@@ -104,8 +106,9 @@ def record_change_set(change_set: ChangeSet) -> None:
     )
     sql, params = select.query.sql_with_params()
     meta = ChangeRecord._meta
+    quote = connection.ops.quote_name
     columns = ", ".join(
-        connection.ops.quote_name(meta.get_field(name).column)
+        quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
         for name in (
             "level",
             "method",
@@ -120,8 +123,8 @@ def record_change_set(change_set: ChangeSet) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) {sql} "
-            f"RETURNING {connection.ops.quote_name(meta.pk.column)}",
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) {sql} "
+            f"RETURNING {quote(str(meta.pk.column))}",
             params,
         )
         ids = sorted(row[0] for row in cursor.fetchall())
