@@ -14,9 +14,12 @@ and `sender` processes running:
   are not REMOVED; the new status is BLOCKED, or AVAILABLE when most of them are BLOCKED
   already) in one transaction, from the call to the end of the commit. The EVSE instances
   are read before (as the admin action reads its selection). Also its statements.
+- `floor`: the same change as three plain SQL statements, rolled back, just before (the
+  baseline of `commit` on the same load).
 - `push`: from that commit until the receiver was told the new status of every EVSE that
   really changed (distinct EVSEs; the time of the last new one).
-- CPU seconds of the workers, PostgreSQL and the receiver in the push step.
+- CPU seconds of the workers and the receiver in the push step (PostgreSQL's backends come
+  and go with the workers' connections, so /proc cannot total theirs).
 
 `measure(size, database_url, broker_url)` runs it in a child process (so that it can be
 called from any process, whatever database that one has set up) and returns one dict per
@@ -116,6 +119,35 @@ def _wait(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+def _raw_floor(ids: list[int], status: str) -> float:
+    """The same change as three plain SQL statements (EVSEs, their Locations, the change
+    records; no history, no lock, no rule), rolled back: the floor of the commit figure,
+    measured in the same run on the same load."""
+    from django.db import connection, transaction
+
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE locations_evse SET status = %s, last_updated = now(), version = version + 1"
+            " WHERE row_id = ANY(%s) AND status NOT IN ('REMOVED', %s)",
+            [status, ids, status],
+        )
+        cursor.execute(
+            "UPDATE locations_location SET last_updated = now() WHERE row_id IN"
+            " (SELECT location_id FROM locations_evse WHERE row_id = ANY(%s))",
+            [ids],
+        )
+        cursor.execute(
+            "INSERT INTO pushers_changerecord (level, method, location_id, evse_id, fields,"
+            " shared_with, withdrawn_from, last_updated, created_at, fanned_out_at)"
+            " SELECT 'evse', 'PATCH', location_id, row_id, '[\"status\"]', '[]', '[]', now(),"
+            " now(), now() FROM locations_evse WHERE row_id = ANY(%s)",
+            [ids],
+        )
+        transaction.set_rollback(True)
+    return time.monotonic() - started
+
+
 def _run(size: int, changes: int, env: dict[str, str]) -> list[dict]:
     import django
 
@@ -176,9 +208,9 @@ def _run(size: int, changes: int, env: dict[str, str]) -> list[dict]:
         groups = {
             "workers": lambda pid, pgid, comm: pgid in worker_groups,
             "receiver": lambda pid, pgid, comm: pid == receiver.pid,
-            "postgres": lambda pid, pgid, comm: comm.startswith("postgres"),
         }
         load = _load_average()
+        floor = _raw_floor([e.pk for e in evses], new)
         with CaptureQueriesContext(connection) as queries:
             started = time.monotonic()
             with transaction.atomic():
@@ -207,6 +239,15 @@ def _run(size: int, changes: int, env: dict[str, str]) -> list[dict]:
             "unit": "s",
             "target": "≤ 2 s",
             "note": f"{len(queries.captured_queries)} statements; {note}",
+        },
+        {
+            "part": PART,
+            "figure": f"{changes} EVSE status changes as 3 plain SQL statements (floor)",
+            "locations": size,
+            "value": round(floor, 3),
+            "unit": "s",
+            "target": "baseline",
+            "note": f"rolled back, just before the service call; {note}",
         },
         {
             "part": PART,
