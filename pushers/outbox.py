@@ -5,6 +5,10 @@ The row is the durable part: it commits with the change or not at all. After the
 Celery task is queued with the row's id, only to wake a worker up quickly; if the broker is
 unreachable at that moment the save still succeeds and the sweeper (`tasks.sweep`, run by
 Celery beat) queues the record later.
+
+A bulk change (`locations.bulk_changes`) tells its changes as a `ChangeSet` (the changed
+rows as a query): `record_change_set` writes their records with one `INSERT … SELECT`,
+whatever their number, the same records `record_changes` would write one by one.
 """
 
 import threading
