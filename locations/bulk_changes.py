@@ -74,11 +74,12 @@ def _batches(ids: Sequence[int]) -> Iterable[list[int]]:
         yield list(ids[start : start + BATCH])
 
 
-def _write(model, changing: list[int], values: dict, locked: dict, level: str, name: str):
-    """Steps 3–6 of the module docstring for the rows `changing` of `model`."""
+def _write(model, changing: list[int], name: str, value, locked: dict, level: str) -> None:
+    """Steps 3–6 of the module docstring: `name` of the rows `changing` of `model` becomes
+    `value`; `locked` are their Locations (locked)."""
     now = stamp_all(locked)
     rows = model.objects.filter(pk__in=_many(changing))
-    rows.update(**values, last_updated=now, version=F("version") + 1)
+    rows.update(**{name: value}, last_updated=now, version=F("version") + 1)
     if model is EVSE:
         Location.objects.filter(pk__in=_many(list(locked))).update(last_updated=now)
     get_history_manager_for_model(model).bulk_history_copy(rows, default_date=now)
@@ -107,7 +108,7 @@ def _evse_status_batch(ids: list[int], status: str) -> BulkOutcome:
             locations.add(location_id)
     if changing:
         mine = {pk: locked[pk] for pk in locations}
-        _write(EVSE, changing, {"status": status}, mine, Level.EVSE, "status")
+        _write(EVSE, changing, "status", status, mine, Level.EVSE)
         outcome.changed = len(changing)
     return outcome
 
@@ -160,7 +161,7 @@ def _publish_batch(ids: list[int], publish: bool, *, all_or_nothing: bool) -> Bu
         raise ValidationError({"publish_allowed_to": _blocked_message(outcome)})
     if changing:
         mine = {pk: locked[pk] for pk in changing}
-        _write(Location, changing, {"publish": publish}, mine, Level.LOCATION, "publish")
+        _write(Location, changing, "publish", publish, mine, Level.LOCATION)
         outcome.changed = len(changing)
     return outcome
 
