@@ -52,14 +52,15 @@ from .enums import Status
 from .import_checks import check_location, is_our_party, tidy
 from .import_csv import Unreadable, read_csv_locations, scan_csv
 from .import_files import location_key, read_locations, scan
-from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
+from .models import (
+    CONNECTOR_COLUMNS,
+    EVSE,
+    EVSE_COLUMNS,
+    LOCATION_COLUMNS,
+    Connector,
+    Location,
+)
 from .serializers import location_dicts_from_rows
-
-# Stored OCPI fields of each object (children and last_updated are not columns to import).
-_LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
-_EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_updated"})
-_CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
-
 
 # Locations read and checked together; new ones among them are created together.
 BATCH = 100
@@ -192,8 +193,8 @@ def _without_stamps(value: Any) -> Any:
 def _sites(data: dict) -> list[tuple[EVSE, list[Connector]]]:
     return [
         (
-            _instance(EVSE, _EVSE_COLUMNS, evse),
-            [_instance(Connector, _CONNECTOR_COLUMNS, c) for c in evse["connectors"]],
+            _instance(EVSE, EVSE_COLUMNS, evse),
+            [_instance(Connector, CONNECTOR_COLUMNS, c) for c in evse["connectors"]],
         )
         for evse in data["evses"]
     ]
@@ -204,7 +205,7 @@ def _create_together(new: list[tuple[Outcome, dict]], *, dry_run: bool) -> bool:
     `location_create`, one PUT recorded per Location, a few queries for the whole batch).
     False when any of them is refused: nothing is saved, and the caller takes them one by
     one to find which."""
-    sites = [(_instance(Location, _LOCATION_COLUMNS, data), _sites(data)) for _, data in new]
+    sites = [(_instance(Location, LOCATION_COLUMNS, data), _sites(data)) for _, data in new]
     try:
         with transaction.atomic():
             locations_bulk_create(sites=sites)
@@ -283,7 +284,7 @@ def _name_the_refused_child(sites: list[tuple[EVSE, list[Connector]]]) -> None:
 
 
 def _apply(data: dict) -> tuple[str, list[str], str]:
-    location = _instance(Location, _LOCATION_COLUMNS, data)
+    location = _instance(Location, LOCATION_COLUMNS, data)
     sites = _sites(data)
     stored = _stored_location(data)
     if stored is None:

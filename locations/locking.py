@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from versions.datetimes import truncate_to_millis
@@ -27,17 +28,19 @@ def current_time() -> datetime:
 Locked = dict[int, datetime]
 
 
-def lock_locations(location_ids: Iterable[int]) -> Locked:
+def lock_locations(location_ids: Iterable[int] | QuerySet) -> Locked:
     """Lock these Locations' rows until the transaction ends, in primary-key order (one
-    statement), before any other row of their trees.
+    statement), before any other row of their trees. `location_ids` may be a query giving
+    them (e.g. the `location_id` of some EVSEs), read in the same statement.
 
     FOR NO KEY UPDATE, not FOR UPDATE: it still makes the writers of one Location wait for
     each other, but not for push workers inserting rows that refer to the Location (a
     foreign key check takes FOR KEY SHARE, which only FOR UPDATE blocks). SQLite has no row
     locks; its writers take turns anyway (settings: IMMEDIATE transactions)."""
+    ids = location_ids if isinstance(location_ids, QuerySet) else sorted(set(location_ids))
     return dict(
         Location.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(location_ids)))
+        .filter(pk__in=ids)
         .order_by("pk")
         .values_list("pk", "last_updated")
     )

@@ -330,6 +330,12 @@ CONNECTOR_FIELDS = (
     "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
 )  # fmt: skip
 
+# Their stored OCPI columns: what a save compares and an import reads (children and
+# `last_updated`, which the services set, are not among them).
+LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
+EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_updated"})
+CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
+
 
 class LocationQuality(models.Model):
     """The stored data-quality result of one Location with its EVSEs and Connectors, every
@@ -371,3 +377,37 @@ class LocationShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} shared with partner {self.partner_id}"
+
+
+class BulkChange(models.Model):
+    """A bulk change too large for a web request ("Set status …", "Mark removed", publish
+    of thousands of rows): queued for a worker, which applies it a batch per transaction
+    (`locations.bulk_jobs`) and counts here how far it got; the admin shows the progress."""
+
+    class Kind(models.TextChoices):
+        EVSE_STATUS = "evse_status", "EVSE status"
+        LOCATION_PUBLISH = "location_publish", "Location publish"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=12, help_text="The new status, or true/false.")
+    # The selected rows' ids, in the order the batches take them (their Locations' order).
+    ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0, help_text="Rows handled so far.")
+    changed = models.PositiveIntegerField(default=0)
+    already = models.PositiveIntegerField(default=0, help_text="Had the value already.")
+    refused = models.PositiveIntegerField(
+        default=0, help_text="Left alone by a rule (removed EVSEs, publish_allowed_to)."
+    )
+    refused_ids = models.JSONField(default=list, help_text="The first refused (OCPI ids).")
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["finished_at", "updated_at"], name="bulkchange_open_idx")]
+
+    def __str__(self) -> str:
+        return f"bulk change #{self.pk}"

@@ -27,9 +27,9 @@ is written or recorded. Callers that render no form (API, commands) pass none. A
 of an object's own fields increments its `version`.
 
 History: single saves are recorded by the audit trail's model signals (the `audit` app,
-django-simple-history); the bulk functions write with bulk queries, which send no signals,
-so they write their history records themselves with the library's bulk helpers, in a
-constant number of queries whatever the number of rows.
+django-simple-history). The bulk changes (`evses_set_status`, `locations_set_publish`) are in
+`locations.bulk_changes`: set-based, a constant number of statements per batch of rows, with
+their history and change records written the same way.
 """
 
 from collections.abc import Iterable
@@ -38,26 +38,18 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
-from simple_history.utils import bulk_update_with_history
 
-from .changes import Change, Level, Method, record_change, record_changes
+# The bulk changes (one field of many rows, set-based) are services too.
+from .bulk_changes import evses_set_status
+from .bulk_changes import locations_set_publish as locations_set_publish
+from .changes import Level, Method, record_change
 from .concurrency import check_version
 from .enums import Status
 from .locking import current_time as _now
 from .locking import lock_location_of_evse as _lock_location_of_evse
 from .locking import lock_locations as _lock_locations
 from .locking import stamp as _stamp
-from .locking import stamp_all as _stamp_all
-from .models import CONNECTOR_FIELDS, EVSE, EVSE_FIELDS, LOCATION_FIELDS, Connector, Location
-
-# Stored OCPI fields of each model (children and last_updated are not columns to compare).
-_LOCATION_COLUMNS = tuple(f for f in LOCATION_FIELDS if f not in {"evses", "last_updated"})
-_EVSE_COLUMNS = tuple(f for f in EVSE_FIELDS if f not in {"connectors", "last_updated"})
-_CONNECTOR_COLUMNS = tuple(f for f in CONNECTOR_FIELDS if f != "last_updated")
-
-
-# Rows per UPDATE/INSERT of the bulk functions.
-_BULK_BATCH = 1000
+from .models import CONNECTOR_COLUMNS, EVSE, EVSE_COLUMNS, LOCATION_COLUMNS, Connector, Location
 
 
 def location_label(location: Location) -> str:
@@ -140,7 +132,7 @@ def location_update(*, location: Location, seen_version: int | None = None) -> l
     check_version(stored, seen_version, location_label(stored))
     _refuse_changes(location, stored, ["country_code", "party_id", "id"])
     _validate_location(location)
-    changed = _changed_fields(location, stored, _LOCATION_COLUMNS)
+    changed = _changed_fields(location, stored, LOCATION_COLUMNS)
     if not changed:
         location.last_updated, location.version = stored.last_updated, stored.version
         return []
@@ -155,57 +147,6 @@ def location_update(*, location: Location, seen_version: int | None = None) -> l
         last_updated=now,
     )
     return changed
-
-
-@transaction.atomic
-def locations_set_publish(*, locations: Iterable[Location], publish: bool) -> int:
-    """Bulk publish/unpublish; returns how many Locations really changed.
-
-    Only `publish` of the selected rows changes, as stored (read under the lock), whatever
-    else the given instances carry. Unpublishing keeps `publish_allowed_to`; publishing
-    requires it to be empty (the spec allows it only for unpublished Locations): one
-    Location with it refuses the whole call. A constant number of queries for any number of
-    Locations, history included.
-    """
-    locked = _lock_locations(location.pk for location in locations)
-    stored = list(Location.objects.filter(pk__in=list(locked)).order_by("pk"))
-    if publish:
-        blocked = [location.id for location in stored if location.publish_allowed_to]
-        if blocked:
-            raise ValidationError(
-                {
-                    "publish_allowed_to": f"Nothing was published: {', '.join(blocked)} "
-                    f"{'has' if len(blocked) == 1 else 'have'} publish_allowed_to, which OCPI "
-                    "allows only on unpublished Locations."
-                }
-            )
-    changing = [location for location in stored if location.publish != publish]
-    if not changing:
-        return 0
-    now = _stamp_all(locked)
-    for location in changing:
-        location.publish, location.last_updated = publish, now
-        location.version += 1
-    bulk_update_with_history(
-        changing,
-        Location,
-        ["publish", "last_updated", "version"],
-        batch_size=_BULK_BATCH,
-        default_date=now,
-    )
-    record_changes(
-        [
-            Change(
-                level=Level.LOCATION,
-                method=Method.PATCH,
-                location_row_id=location.pk,
-                fields=["publish"],
-                last_updated=now,
-            )
-            for location in changing
-        ]
-    )
-    return len(changing)
 
 
 # --- EVSE ----------------------------------------------------------------------------------
@@ -270,7 +211,7 @@ def evse_update(*, evse: EVSE, seen_version: int | None = None) -> list[str]:
             {"status": "A removed EVSE stays removed; create a new EVSE with a new uid instead."}
         )
     _validate_evse(evse)
-    changed = _changed_fields(evse, stored, _EVSE_COLUMNS)
+    changed = _changed_fields(evse, stored, EVSE_COLUMNS)
     if not changed:
         evse.last_updated, evse.version = stored.last_updated, stored.version
         return []
@@ -287,54 +228,6 @@ def evse_update(*, evse: EVSE, seen_version: int | None = None) -> list[str]:
         last_updated=now,
     )
     return changed
-
-
-@transaction.atomic
-def evses_set_status(*, evses: Iterable[EVSE], status: str) -> int:
-    """Bulk status change; returns how many EVSEs really changed.
-
-    Only `status` of the selected rows changes, as stored (read under the lock), whatever
-    else the given instances carry; removed EVSEs stay removed. Each changed EVSE gets its
-    PATCH of `status` and its history record. A constant number of queries for any number of
-    EVSEs (per batch of a thousand).
-    """
-    if status not in Status.values:
-        raise ValidationError(f"{status!r} is not an EVSE status.")
-    evses = list(evses)
-    locked = _lock_locations(evse.location_id for evse in evses)
-    changing = list(
-        EVSE.objects.filter(pk__in=[evse.pk for evse in evses])
-        .exclude(status__in=[Status.REMOVED, status])
-        .order_by("location_id", "pk")
-    )
-    if not changing:
-        return 0
-    now = _stamp_all(locked)
-    for evse in changing:
-        evse.status, evse.last_updated = status, now
-        evse.version += 1
-    bulk_update_with_history(
-        changing,
-        EVSE,
-        ["status", "last_updated", "version"],
-        batch_size=_BULK_BATCH,
-        default_date=now,
-    )
-    Location.objects.filter(pk__in={evse.location_id for evse in changing}).update(last_updated=now)
-    record_changes(
-        [
-            Change(
-                level=Level.EVSE,
-                method=Method.PATCH,
-                location_row_id=evse.location_id,
-                evse_row_id=evse.pk,
-                fields=["status"],
-                last_updated=now,
-            )
-            for evse in changing
-        ]
-    )
-    return len(changing)
 
 
 def evse_remove(*, evse: EVSE) -> bool:
@@ -377,7 +270,7 @@ def connector_update(*, connector: Connector, seen_version: int | None = None) -
     if connector.evse_id != stored.evse_id:
         raise ValidationError({"evse": "A connector cannot move to another EVSE."})
     connector.full_clean(exclude=["last_updated"])
-    changed = _changed_fields(connector, stored, _CONNECTOR_COLUMNS)
+    changed = _changed_fields(connector, stored, CONNECTOR_COLUMNS)
     if not changed:
         connector.last_updated, connector.version = stored.last_updated, stored.version
         return []

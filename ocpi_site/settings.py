@@ -384,12 +384,23 @@ OCPI_MAP_TILES_ATTRIBUTION = env_str(
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
 
+# Admin bulk actions ("Set status …", "Mark removed", publish/unpublish) on more rows than
+# this are queued for a worker, which applies them a batch per transaction and shows its
+# progress under Locations → Bulk changes (locations/bulk_jobs.py); fewer are written in the
+# request.
+ADMIN_BULK_IN_REQUEST = env_int("ADMIN_BULK_IN_REQUEST", 500)
+
 CELERY_BEAT_SCHEDULE: dict = {
     "push-sweep": {"task": "pushers.tasks.sweep", "schedule": float(PUSH_SWEEP_INTERVAL)},
     "push-purge": {"task": "pushers.tasks.purge", "schedule": float(PUSH_PURGE_INTERVAL)},
     "quality-refresh": {
         "task": "locations.tasks.refresh_quality",
         "schedule": float(OCPI_QUALITY_INTERVAL),
+    },
+    # Bulk changes whose next batch's message was lost are queued again.
+    "bulk-changes-sweep": {
+        "task": "locations.tasks.sweep_bulk_changes",
+        "schedule": float(PUSH_SWEEP_INTERVAL),
     },
 }
 

@@ -14,6 +14,7 @@ _VIEW_EVERYTHING = [
     "locations.view_location",
     "locations.view_evse",
     "locations.view_connector",
+    "locations.view_bulkchange",
     "partners.view_partner",
     "partners.view_partnerrole",
     "partners.view_partnerendpoint",

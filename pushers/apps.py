@@ -12,11 +12,11 @@ class PushersConfig(AppConfig):
 
         from .onboarding import latest_full_sync_line, on_partner_registered
         from .operations import partner_resumed_full_sync
-        from .outbox import record_changes
+        from .outbox import record_change_set, record_changes
 
         # Every change of a Location, EVSE or Connector gets its outbox row in the
         # transaction of the change.
-        register_change_listener(record_changes)
+        register_change_listener(record_changes, record_change_set)
         # Nothing was pushed to a suspended partner: it gets every Location again.
         partner_resumed.connect(partner_resumed_full_sync, dispatch_uid="pushers-resume")
         # A partner that registers gets every Location at once (onboarding), and its admin

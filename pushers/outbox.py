@@ -5,15 +5,21 @@ The row is the durable part: it commits with the change or not at all. After the
 Celery task is queued with the row's id, only to wake a worker up quickly; if the broker is
 unreachable at that moment the save still succeeds and the sweeper (`tasks.sweep`, run by
 Celery beat) queues the record later.
+
+A bulk change (`locations.bulk_changes`) tells its changes as a `ChangeSet` (the changed
+rows as a query): `record_change_set` writes their records with one `INSERT … SELECT`,
+whatever their number, the same records `record_changes` would write one by one.
 """
 
 import threading
 from collections.abc import Iterable, Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateTimeField, F, IntegerField, JSONField, Value
 
-from locations.changes import Change
+from locations.changes import Change, ChangeSet, Level
 
+from . import clock
 from .models import ChangeRecord
 from .queue import enqueue_fan_out
 
@@ -79,3 +85,51 @@ def enqueue_fan_out_after_commit(change_ids: Iterable[int]) -> None:
         _current.batch = batch
     batch.ids.extend(ids)
     transaction.on_commit(batch.flush)
+
+
+def record_change_set(change_set: ChangeSet) -> None:
+    """A ChangeRecord per changed row, in one `INSERT … SELECT` whatever their number (as
+    `record_changes` would write them one by one: in Location order), and their fan-out
+    queued after the commit."""
+    location: F
+    evse: F | Value
+    if change_set.level == Level.LOCATION:
+        location, evse, order = F("pk"), Value(None, output_field=IntegerField()), ["pk"]
+    else:
+        location, evse, order = F("location_id"), F("pk"), ["location_id", "pk"]
+    select = change_set.rows.order_by(*order).values_list(
+        Value(str(change_set.level)),
+        Value(str(change_set.method)),
+        location,
+        evse,
+        Value(list(change_set.fields), output_field=JSONField()),
+        Value([], output_field=JSONField()),
+        Value([], output_field=JSONField()),
+        Value(change_set.last_updated, output_field=DateTimeField()),
+        Value(clock.now(), output_field=DateTimeField()),
+    )
+    sql, params = select.query.sql_with_params()
+    meta = ChangeRecord._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
+        for name in (
+            "level",
+            "method",
+            "location",
+            "evse",
+            "fields",
+            "shared_with",
+            "withdrawn_from",
+            "last_updated",
+            "created_at",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) {sql} "
+            f"RETURNING {quote(str(meta.pk.column))}",
+            params,
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    enqueue_fan_out_after_commit(ids)

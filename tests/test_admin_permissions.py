@@ -27,7 +27,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from locations.models import EVSE, Connector, Location
+from locations.models import EVSE, BulkChange, Connector, Location
 from locations.services import location_create
 from partners.models import IssuedToken, Partner, PartnerEndpoint, PartnerRole
 from partners.services import partner_create, partner_create_pending
@@ -51,7 +51,12 @@ ROLES = [SUPERUSER, OPERATOR, ROAMING, VIEWER, NOBODY]
 
 # --- What each role may do (docs/admin.md, "Staff roles") -------------------------------------
 
-LOCATIONS = ["locations.location", "locations.evse", "locations.connector"]
+LOCATIONS = [
+    "locations.location",
+    "locations.evse",
+    "locations.connector",
+    "locations.bulkchange",
+]
 PARTNERS = ["partners.partner"]
 PUSHERS = ["pushers.partnerpushstate", "pushers.delivery", "pushers.fullsync"]
 AUTH = ["auth.user", "auth.group"]
@@ -160,6 +165,7 @@ def world(db):
         status=Delivery.Status.FAILED,
     )
     FullSync.objects.create(partner=partner, total=1, requested_by="someone")
+    BulkChange.objects.create(kind="evse_status", value="BLOCKED", ids=[1], total=1)
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
         extra = {"get_data": "", "post_data": "", "failures_since_start": 1}
         model.objects.create(
@@ -190,6 +196,7 @@ def snapshot() -> dict:
         Location,
         EVSE,
         Connector,
+        BulkChange,
         ChangeRecord,
         Group,
     ]

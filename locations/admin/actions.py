@@ -8,13 +8,19 @@
   of that page (`post=yes`) acts.
 - Outcomes are messages of their level: changes SUCCESS, what was already so INFO,
   refusals WARNING or ERROR.
+- More rows than ADMIN_BULK_IN_REQUEST are not written in the request: `queued` hands them
+  to a worker (`locations.bulk_jobs`) and links the job's progress.
 """
 
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
+
+from .. import bulk_jobs
 
 
 class RefusesHiddenActions:
@@ -72,3 +78,23 @@ def report(modeladmin, request, *, done: str = "", already: str = "", refused: s
         modeladmin.message_user(request, already, messages.INFO if done else messages.WARNING)
     if refused:
         modeladmin.message_user(request, refused, messages.WARNING)
+
+
+def queued(modeladmin, request, *, kind: str, value: str, ids: list[int]) -> None:
+    """Queue a bulk change of these rows for a worker and say where its progress shows."""
+    job = bulk_jobs.request(
+        kind=kind, value=value, ids=ids, requested_by=request.user.get_username()
+    )
+    url = reverse("admin:locations_bulkchange_change", args=[job.pk])
+    modeladmin.message_user(
+        request,
+        format_html(
+            '{} queued as <a href="{}">bulk change #{}</a>: a worker applies it '
+            "{} rows at a time; its progress shows under Bulk changes.",
+            bulk_jobs.describe(job),
+            url,
+            job.pk,
+            bulk_jobs.bulk_changes.BATCH,
+        ),
+        messages.SUCCESS,
+    )

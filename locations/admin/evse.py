@@ -1,6 +1,7 @@
 """The EVSE admin: one EVSE with its Connectors; status actions (never a delete)."""
 
 import nested_admin
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,13 +9,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from .. import services
+from .. import bulk_changes, services
 from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import EVSEForm, error_text
 from ..formsets import kept_forms
-from ..models import EVSE, Connector
-from .actions import RefusesHiddenActions, confirmation_page, confirmed, count, report
+from ..models import EVSE, BulkChange, Connector
+from .actions import RefusesHiddenActions, confirmation_page, confirmed, count, queued, report
 from .inlines import ConnectorInline
 from .maps import CoordinatesMapOnPage
 from .quality import ShowsQuality
@@ -151,17 +152,20 @@ class EVSEAdmin(
 
     def set_status(self, request, queryset, status: str) -> None:
         """Only the selected EVSEs' status changes (the service writes nothing else), each
-        change recorded in the history and pushed as a PATCH of `status`."""
-        evses = list(queryset)
-        removed = sum(1 for evse in evses if evse.status == Status.REMOVED)
+        change recorded in the history and pushed as a PATCH of `status`. More than
+        ADMIN_BULK_IN_REQUEST EVSEs are queued for a worker (`locations.bulk_jobs`)."""
+        rows = queryset.order_by().values_list("pk", "location_id")
+        ids = [pk for pk, _ in sorted(rows, key=lambda row: (row[1], row[0]))]
+        if len(ids) > settings.ADMIN_BULK_IN_REQUEST:
+            queued(self, request, kind=BulkChange.Kind.EVSE_STATUS, value=status, ids=ids)
+            return
         try:
             with transaction.atomic():
-                changed = services.evses_set_status(evses=evses, status=status)
+                outcome = bulk_changes.set_evses_status(ids, status)
         except ValidationError as exc:
             self.message_user(request, f"No status was changed: {error_text(exc)}", messages.ERROR)
             return
-        skipped = removed if status != Status.REMOVED else 0
-        same = len(evses) - changed - skipped
+        changed, same, skipped = outcome.changed, outcome.already, outcome.refused
         report(
             self,
             request,

@@ -1,19 +1,20 @@
 """The Location admin: a whole site (EVSEs, Connectors) on one page; publish actions."""
 
 import nested_admin
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
 from versions.parties import primary_party
 
-from .. import services
+from .. import bulk_changes, services
 from ..admin_scale import LargeTableAdmin, PageCount, SubqueryChoicesFilter, distinct_values_filter
 from ..enums import Status
 from ..forms import error_text
 from ..formsets import is_new, kept_forms
-from ..models import EVSE, Location
-from .actions import RefusesHiddenActions, count, report
+from ..models import EVSE, BulkChange, Location
+from .actions import RefusesHiddenActions, count, queued, report
 from .import_export import ImportExportMixin
 from .inlines import EVSEInline
 from .maps import LocationMap
@@ -197,36 +198,42 @@ class LocationAdmin(
 
     @admin.action(description="Publish the selected Locations", permissions=["change"])
     def publish_locations(self, request, queryset):
-        locations = list(queryset)
-        blocked = [loc for loc in locations if loc.publish_allowed_to]
-        allowed = [loc for loc in locations if not loc.publish_allowed_to]
-        if blocked:
-            self.message_user(
-                request,
-                f"Not published: {', '.join(loc.id for loc in blocked)} — "
-                f"{'it has' if len(blocked) == 1 else 'they have'} publish_allowed_to, which "
-                "OCPI allows only on unpublished Locations. Empty publish_allowed_to on the "
-                "Location's page first.",
-                messages.ERROR,
-            )
-        self._set_publish(request, allowed, publish=True)
+        self._set_publish(request, queryset, publish=True)
 
     @admin.action(description="Unpublish the selected Locations", permissions=["change"])
     def unpublish_locations(self, request, queryset):
-        self._set_publish(request, list(queryset), publish=False)
+        self._set_publish(request, queryset, publish=False)
 
-    def _set_publish(self, request, locations, *, publish: bool) -> None:
+    def _set_publish(self, request, queryset, *, publish: bool) -> None:
         """Only `publish` of the selected Locations changes (the service writes nothing
-        else), each change recorded in the history and pushed as a PATCH of `publish`."""
-        if not locations:
+        else), each change recorded in the history and pushed as a PATCH of `publish`.
+        Locations with `publish_allowed_to` are not published (an error names them). More
+        than ADMIN_BULK_IN_REQUEST Locations are queued for a worker (`locations.bulk_jobs`)."""
+        ids = sorted(queryset.order_by().values_list("pk", flat=True))
+        if not ids:
+            return
+        if len(ids) > settings.ADMIN_BULK_IN_REQUEST:
+            value = "true" if publish else "false"
+            queued(self, request, kind=BulkChange.Kind.LOCATION_PUBLISH, value=value, ids=ids)
             return
         word = "published" if publish else "unpublished"
         try:
-            changed = services.locations_set_publish(locations=locations, publish=publish)
+            outcome = bulk_changes.set_locations_publish(ids, publish)
         except ValidationError as exc:
             self.message_user(request, f"Nothing was {word}: {error_text(exc)}", messages.ERROR)
             return
-        unchanged = len(locations) - changed
+        if outcome.refused:
+            blocked = outcome.refused_ids
+            more = " …" if outcome.refused > len(blocked) else ""
+            self.message_user(
+                request,
+                f"Not published: {', '.join(blocked)}{more} — "
+                f"{'it has' if outcome.refused == 1 else 'they have'} publish_allowed_to, "
+                "which OCPI allows only on unpublished Locations. Empty publish_allowed_to on "
+                "the Location's page first.",
+                messages.ERROR,
+            )
+        changed, unchanged = outcome.changed, outcome.already
         report(
             self,
             request,

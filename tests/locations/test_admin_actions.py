@@ -304,7 +304,7 @@ def test_the_bulk_status_service_costs_eight_queries_whatever_the_number_of_evse
 ):
     """Savepoint, lock of the Locations, read of the EVSEs, one UPDATE of the EVSEs, one
     INSERT of their history records, one UPDATE of the Locations' last_updated, one INSERT of
-    the change records, release of the savepoint: 8 (per thousand EVSEs)."""
+    the change records, release of the savepoint: 8 (per batch of 2,000 EVSEs)."""
     evses = [site.evses.get() for site in _make_sites(size)]
 
     with django_assert_num_queries(8):
