@@ -42,6 +42,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from push import cpu_seconds  # noqa: E402  (bench/push.py: CPU per process group from /proc)
 
+# The code measured: this checkout, or another one (SCALE_SYNC_CODE, e.g. an older commit
+# from `git archive`) run with this checkout's virtualenv.
+CODE = Path(os.environ.get("SCALE_SYNC_CODE", ROOT))
 PYTHON = str(ROOT / ".venv/bin/python")
 CELERY = str(ROOT / ".venv/bin/celery")
 PARTNER = "scale-sync"
@@ -58,6 +61,7 @@ RESPONSE = (
 def environment(database_url: str, broker_url: str) -> dict[str, str]:
     return {
         **os.environ,
+        "PYTHONPATH": str(CODE),
         "DJANGO_SETTINGS_MODULE": "ocpi_site.settings",
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"),
@@ -285,7 +289,7 @@ def measure_sync(size: int, env: dict[str, str]) -> list[dict]:
             [CELERY, "-A", "ocpi_site", "worker", "-Q", queue, f"--hostname={name}-scale@%h"]
             + ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
             + ([f"--concurrency={env[var]}"] if env.get(var) else []),
-            cwd=ROOT,
+            cwd=CODE,
             env=env,
             start_new_session=True,
         )
@@ -307,7 +311,7 @@ def measure_sync(size: int, env: dict[str, str]) -> list[dict]:
         started = time.monotonic()
         command = subprocess.Popen(
             [PYTHON, "manage.py", "ocpi_push_sync", "--partner", PARTNER],
-            cwd=ROOT,
+            cwd=CODE,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
