@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,6 +276,8 @@ def measure_start(size: int) -> list[dict]:
     return [
         {"figure": "full_sync_start (first batch)", "value": round(first, 2), "unit": "s"},
         {"figure": "longest batch transaction", "value": round(max(batches), 2), "unit": "s"},
+        {"figure": "median batch transaction", "value": round(median(batches), 2), "unit": "s"},
+        {"figure": "last batch transaction", "value": round(batches[-1], 2), "unit": "s"},
         {"figure": "all batches queued", "value": round(total, 2), "unit": "s", "note": note},
         {"figure": "Locations queued", "value": sync.locations_queued, "unit": ""},
     ]
