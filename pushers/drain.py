@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 
-from . import calls, clock, debounce, drain_sql, rounds, targets
+from . import calls, clock, debounce, drain_sql, rounds, slots, targets
 from .messages import build_many
 from .models import Delivery, DeliveryAttempt, Lane
 from .rounds import LaneRound, Sent
@@ -44,8 +44,11 @@ class Round:
     stop: bool = False  # paused, gone, out of time, lease lost, or degraded
 
 
-def send_round(partner_id: int, result: Any, max_messages: int, budget: Any, *, exclude) -> Round:
-    """One round over the partner's due lanes (`result`, `budget`: the task's, `lanes`)."""
+def send_round(
+    partner_id: int, slot: str, result: Any, max_messages: int, budget: Any, *, exclude
+) -> Round:
+    """One round over the partner's due lanes, holding its slot `slot` (`result`, `budget`:
+    the task's, `lanes`)."""
     token = str(uuid.uuid4())
     now = clock.now()
     lease = timedelta(seconds=settings.PUSH_LANE_LEASE)
@@ -58,7 +61,7 @@ def send_round(partner_id: int, result: Any, max_messages: int, budget: Any, *, 
         return out
     states: dict[int, dict[str, Any]] = {lane_id: {} for lane_id in ids}
     try:
-        _round(partner_id, token, ids, states, result, budget, out)
+        _round(partner_id, slot, token, ids, states, result, budget, out)
     finally:
         drain_sql.release(token, states)
     return out
@@ -66,6 +69,7 @@ def send_round(partner_id: int, result: Any, max_messages: int, budget: Any, *, 
 
 def _round(
     partner_id: int,
+    slot: str,
     token: str,
     ids: list[int],
     states: dict[int, dict[str, Any]],
@@ -94,8 +98,8 @@ def _round(
         lane.paused, lane.last_success = False, last_success
         lane.consecutive_failures = partner.consecutive_failures
         backing_off = lane.retry_at is not None and lane.retry_at > now
-        held = debounce.throttle(lane, items, now)[1] is not None
-        if backing_off or held or any(d.status == Status.SENDING for d in items):
+        debounced = debounce.throttle(lane, items, now)[1] is not None
+        if backing_off or debounced or any(d.status == Status.SENDING for d in items):
             out.one_by_one.append(lane_id)
         else:
             ready.append((lane, items))
@@ -110,11 +114,15 @@ def _round(
         by_lane.setdefault(delivery.lane_id, []).append(delivery)
     batch = [(lane, by_lane[lane.pk]) for lane, _ in ready if lane.pk in by_lane]
     messages = build_many(partner_id, {lane.location_id: items for lane, items in batch})
-    _send(token, len(ids), batch, messages, target, states, result, budget, out)
+    held = (partner_id, slot, token, len(ids))
+    _send(held, batch, messages, target, states, result, budget, out)
 
 
-def _send(token, held, batch, messages, target, states, result, budget, out: Round) -> None:
-    """The calls of a round, in lane order, then their outcomes written down together."""
+def _send(held, batch, messages, target, states, result, budget, out: Round) -> None:
+    """The calls of a round, in lane order, then their outcomes written down together.
+    Before a call that could outlast the leases, the lanes' leases and the partner's slot
+    are renewed (`held`: partner, slot, lanes' claim token, how many lanes)."""
+    partner_id, slot, token, n_lanes = held
     call_max = calls.call_max()
     leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
     written: list[LaneRound] = []
@@ -129,7 +137,8 @@ def _send(token, held, batch, messages, target, states, result, budget, out: Rou
                 break
             if time.monotonic() + call_max > leased_until:
                 until = clock.now() + timedelta(seconds=settings.PUSH_LANE_LEASE)
-                if drain_sql.renew(token, until=until) < held:
+                slots.renew(partner_id, slot)
+                if drain_sql.renew(token, until=until) < n_lanes:
                     out.stop = True  # a lease ran out and another worker took that lane
                     unsent = items[i:]
                     break

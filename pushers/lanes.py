@@ -126,7 +126,7 @@ def _hold_slot(
         if first_lane is not None:
             stop = _one_lane(partner_id, first_lane, result, max_messages, budget, idle)
         while not stop and result.sent < max_messages and not budget.spent():
-            round_ = drain.send_round(partner_id, result, max_messages, budget, exclude=idle)
+            round_ = drain.send_round(partner_id, slot, result, max_messages, budget, exclude=idle)
             if not round_.lanes:
                 break
             slots.renew(partner_id, slot)
