@@ -51,9 +51,15 @@ def claim_lanes(
     at = connection.ops.adapt_datetimefield_value
     lanes = table(Lane)
     free = "(busy_until IS NULL OR busy_until < %s)"
+    # Rows locked in id order, as the fan-out locks lanes (no deadlock); one a fan-out
+    # holds is skipped (its Deliveries are changing; the next round takes it).
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {lanes} SET busy_until = %s, claim_token = %s WHERE id IN ("
+            f"SELECT id FROM {lanes} WHERE {free} AND id IN ("
             f"SELECT d.lane_id FROM {table(Delivery)} d JOIN {lanes} l ON l.id = d.lane_id "
             "WHERE d.partner_id = %s AND d.status IN (%s, %s) "
             "AND (l.busy_until IS NULL OR l.busy_until < %s) "
@@ -61,8 +67,9 @@ def claim_lanes(
             "AND (l.next_send_at IS NULL OR l.next_send_at <= %s) "
             f"AND NOT EXISTS (SELECT 1 FROM {table(PartnerPushState)} s "
             "WHERE s.partner_id = d.partner_id AND s.push_paused) "
-            f"{skip}ORDER BY d.queued_at, d.id LIMIT %s) AND {free} RETURNING id",
-            [at(until), token, partner_id, *OPEN, at(now), at(now), at(now), *excluded]
+            f"{skip}ORDER BY d.queued_at, d.id LIMIT %s) ORDER BY id{lock}) AND {free} "
+            "RETURNING id",
+            [at(until), token, at(now), partner_id, *OPEN, at(now), at(now), at(now), *excluded]
             + [limit, at(now)],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -142,7 +149,8 @@ def renew(token: str, *, until: datetime) -> int:
     """Extend the leases of the lanes held with `token`; returns how many are still held."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table(Lane)} SET busy_until = %s WHERE claim_token = %s",
+            f"UPDATE {table(Lane)} SET busy_until = %s WHERE id IN ("
+            f"SELECT id FROM {table(Lane)} WHERE claim_token = %s ORDER BY id{_lock()})",
             [connection.ops.adapt_datetimefield_value(until), token],
         )
         return cursor.rowcount
@@ -169,7 +177,13 @@ def release(token: str, states: dict[int, dict[str, Any]]) -> None:
     ids = list(states)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table(Lane)} SET {', '.join(assignments)} "
-            f"WHERE claim_token = %s AND id IN ({_placeholders(len(ids))})",
+            f"UPDATE {table(Lane)} SET {', '.join(assignments)} WHERE id IN ("
+            f"SELECT id FROM {table(Lane)} WHERE claim_token = %s "
+            f"AND id IN ({_placeholders(len(ids))}) ORDER BY id{_lock()})",
             [*params, token, *ids],
         )
+
+
+def _lock() -> str:
+    """Lanes are locked in id order, as the fan-out locks them (no deadlock)."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
