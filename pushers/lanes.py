@@ -20,15 +20,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from partners.routing import Party, sent_by
-from versions.client import OcpiCallFailed, join_url, ocpi_request
 from versions.logcontext import log_ids
 
-from . import clock, debounce, lane_sql, outcomes, queue, rounds, slots, targets
-from .messages import Message, Skip
+from . import calls, clock, debounce, drain, lane_sql, queue, rounds, slots, targets
+from .calls import LOST
 from .messages import build_messages as messages_for
 from .models import Delivery, DeliveryAttempt, Lane
 from .rounds import Sent
@@ -36,9 +33,6 @@ from .targets import Target
 
 Status = Delivery.Status
 Outcome = DeliveryAttempt.Outcome
-
-# What a call whose worker was lost (killed, or stopped by its time limit) is recorded as.
-LOST = "No answer recorded: the worker sending it stopped (killed or past its time limit)."
 
 
 @dataclass
@@ -56,20 +50,12 @@ class LaneResult:
 LANE_BATCH = 50
 
 
-def _call_max() -> float:
-    """The longest one call can take (its total deadline), plus a margin."""
-    deadline = getattr(settings, "OCPI_HTTP_DEADLINE", None)
-    if deadline is None:
-        deadline = settings.OCPI_HTTP_CONNECT_TIMEOUT + settings.OCPI_HTTP_READ_TIMEOUT
-    return float(deadline) + 1
-
-
 class _Budget:
     """A task's time: no call is started that could outlast the task's soft time limit."""
 
     def __init__(self) -> None:
         limit = settings.CELERY_TASK_SOFT_TIME_LIMIT or 60
-        self.ends = time.monotonic() + max(1.0, limit - 5 - _call_max())
+        self.ends = time.monotonic() + max(1.0, limit - 5 - calls.call_max())
 
     def spent(self) -> bool:
         return time.monotonic() > self.ends
@@ -96,7 +82,7 @@ def _release_lane(lane_id: int, token: str, state: dict[str, Any] | None = None)
 
 def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
     """Send the due Deliveries of a lane, then the partner's other due lanes nobody holds,
-    oldest first, while holding one of the partner's slots.
+    oldest first, many per round (`drain`), while holding one of the partner's slots.
 
     A task that finds the partner's slots taken ends at once: a holder sends its lane. After
     letting the slot go the holder looks once more and queues a task for a due lane (one
@@ -108,32 +94,69 @@ def send_lane(lane_id: int, *, max_messages: int = 200) -> LaneResult:
     partner_id = slots.acquire(lane_id, slot)
     if partner_id is None:
         return result
-    budget = _Budget()
-    idle: set[int] = set()  # lanes that sent nothing this task: not visited again
-    next_lane: int | None = lane_id
-    try:
-        while next_lane is not None:
-            before = result.sent
-            with log_ids(partner_id=partner_id, lane_id=next_lane):
-                stop = _send_lane(next_lane, result, max_messages, budget)
-            if result.sent == before:
-                idle.add(next_lane)
-            if stop or result.sent >= max_messages or budget.spent():
-                break
-            next_lane = lane_sql.next_due_lane(partner_id, now=clock.now(), exclude=idle)
-            if next_lane is not None:
-                slots.renew(partner_id, slot)
-    finally:
-        slots.release(partner_id, slot)
-    waiting = None if result.degraded else lane_sql.next_due_lane(partner_id, now=clock.now())
-    if waiting is not None:
-        queue.enqueue_lanes([waiting])
+    _hold_slot(partner_id, slot, result, max_messages, first_lane=lane_id)
     # The retry of a lane that failed transiently: this task's own lane by the task's retry
     # (`tasks.send_lane`), the others it sent for the holder by a task of their own.
     result.retry_in = result.lane_retries.pop(lane_id, None)
     for other, wait in result.lane_retries.items():
         queue.enqueue_lanes([other], countdown=wait)
     return result
+
+
+def send_partner(partner_id: int, *, max_messages: int = 1000) -> LaneResult | None:
+    """The partner's due lanes, many per round, while holding one of its slots (how
+    `ocpi_push_sync` sends); None when every slot it may use is taken (by the workers)."""
+    slot = str(uuid.uuid4())
+    if not slots.acquire_for_partner(partner_id, slot):
+        return None
+    result = LaneResult()
+    _hold_slot(partner_id, slot, result, max_messages, first_lane=None)
+    for other, wait in result.lane_retries.items():
+        queue.enqueue_lanes([other], countdown=wait)
+    return result
+
+
+def _hold_slot(
+    partner_id: int, slot: str, result: LaneResult, max_messages: int, *, first_lane: int | None
+) -> None:
+    budget = _Budget()
+    idle: set[int] = set()  # lanes that sent nothing this task: not taken again
+    stop = False
+    try:
+        if first_lane is not None:
+            stop = _one_lane(partner_id, first_lane, result, max_messages, budget, idle)
+        while not stop and result.sent < max_messages and not budget.spent():
+            round_ = drain.send_round(partner_id, slot, result, max_messages, budget, exclude=idle)
+            if not round_.lanes:
+                break
+            slots.renew(partner_id, slot)
+            idle.update(round_.idle)
+            stop = round_.stop
+            for lane_id in round_.one_by_one:
+                if stop or result.sent >= max_messages or budget.spent():
+                    break
+                stop = _one_lane(partner_id, lane_id, result, max_messages, budget, idle)
+    finally:
+        slots.release(partner_id, slot)
+    waiting = None if result.degraded else lane_sql.next_due_lane(partner_id, now=clock.now())
+    if waiting is not None:
+        queue.enqueue_lanes([waiting])
+
+
+def _one_lane(
+    partner_id: int,
+    lane_id: int,
+    result: LaneResult,
+    max_messages: int,
+    budget: _Budget,
+    idle: set[int],
+) -> bool:
+    before = result.sent
+    with log_ids(partner_id=partner_id, lane_id=lane_id):
+        stop = _send_lane(lane_id, result, max_messages, budget)
+    if result.sent == before:
+        idle.add(lane_id)
+    return stop
 
 
 def _send_lane(lane_id: int, result: LaneResult, max_messages: int, budget: _Budget) -> bool:
@@ -161,7 +184,7 @@ def _drain(
     `state` collects lane columns to write when the lease is released (`rounds.record_round`).
     Returns True when the task should stop (see `_send_lane`)."""
     leased_until = time.monotonic() + settings.PUSH_LANE_LEASE
-    call_max = _call_max()
+    call_max = calls.call_max()
     lane: Lane | None = None
     target: Target | None = None
     while result.sent < max_messages and not budget.spent():
@@ -223,11 +246,11 @@ def _drain(
             if i > 0:
                 # The partner as it is now, before each call after the first (the first
                 # goes right after the lane read).
-                target = _target_now(lane)
+                target = calls.target_now(lane)
             if target is None or budget.spent():
                 unsent, stop = batch[i:], True
                 break
-            item = _send(delivery, messages.get(delivery.pk), target)
+            item = calls.send(delivery, messages.get(delivery.pk), target)
             sent.append(item)
             result.sent += 1
             result.outcomes.append(item.outcome)
@@ -253,44 +276,3 @@ def _after_failure(lane: Lane, result: LaneResult) -> bool:
         result.lane_retries[lane.pk] = wait
     result.degraded = getattr(lane, "consecutive_failures", 0) >= settings.PUSH_BREAKER_FAILURES
     return result.degraded
-
-
-def _target_now(lane: Lane) -> Target | None:
-    now = lane_sql.partner_now(lane.partner_id)
-    if now is None or now.paused:
-        return None
-    lane.consecutive_failures = now.consecutive_failures
-    return targets.target(partner=now.partner, receiver_url=now.receiver_url, roles=now.roles)
-
-
-def _send(delivery: Delivery, message: Message | Skip | None, target: Target) -> Sent:
-    if isinstance(message, Skip) or message is None:
-        # No call: the object is gone (its parent's PUT carries it), or the partner may no
-        # longer see it (roaming agreements).
-        skipped = message.reason if message is not None else ""
-        return Sent(
-            delivery=delivery, message=None, started=clock.now(), gone=True, skipped=skipped
-        )
-    item = Sent(delivery=delivery, message=message, started=clock.now())
-    item.url = join_url(target.receiver_url, *message.segments)
-    try:
-        with log_ids(delivery_id=delivery.pk):
-            item.result = ocpi_request(
-                message.method,
-                item.url,
-                token=target.token,
-                base64_token=target.base64_token,
-                body=message.body,
-                # From the Location's owner (its first two segments): one of our parties.
-                routing=sent_by(target.routing, Party(*message.segments[:2])),
-            )
-    except OcpiCallFailed as exc:
-        verdict = outcomes.classify_no_answer(exc)
-    except SoftTimeLimitExceeded:
-        # Should not happen (the budget), but if it does the call is written down as failed.
-        verdict = outcomes.Verdict(Outcome.TRANSIENT, error=LOST)
-    else:
-        verdict = outcomes.classify(item.result)
-    item.outcome, item.error = verdict.outcome, verdict.error
-    item.answer, item.warning = verdict.answer, verdict.warning
-    return item

@@ -21,7 +21,13 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 
 from locations.enums import Status
 from locations.models import EVSE, Connector, Location
-from locations.serializers import connector_data, evse_data, location_data
+from locations.selectors import location_page_children, location_rows
+from locations.serializers import (
+    connector_data,
+    evse_data,
+    location_data,
+    location_dicts_from_rows,
+)
 from locations.sharing import visible_to
 
 from .models import ChangeRecord, Delivery
@@ -91,6 +97,44 @@ def build_messages(location_id: int, deliveries: list[Delivery]) -> dict[int, Me
     return out
 
 
+def build_many(partner_id: int, deliveries: dict[int, list[Delivery]]) -> dict[int, Message | Skip]:
+    """`build_messages` for the Deliveries of many Locations of one partner (Location id →
+    its Deliveries): the Locations whose Deliveries are all whole-Location PUTs (a full
+    sync, a retirement) are read from rows as the Sender's GET list reads a page
+    (`locations.selectors.location_rows`, `location_page_children`,
+    `locations.serializers.location_dicts_from_rows`), with whether the partner may see
+    each: 4 queries for all of them; the others one Location at a time."""
+    puts = {
+        location_id
+        for location_id, items in deliveries.items()
+        if all(d.level == Level.LOCATION and d.method == Method.PUT for d in items)
+    }
+    out: dict[int, Message | Skip] = {}
+    if puts:
+        rows = list(location_rows().filter(row_id__in=sorted(puts)))
+        data = dict(
+            zip(
+                (row[0] for row in rows),
+                location_dicts_from_rows(rows, *location_page_children(rows)),
+                strict=True,
+            )
+        )
+        visible = set(
+            Location.objects.filter(row_id__in=puts)
+            .filter(visible_to(partner_id))
+            .values_list("row_id", flat=True)
+        )
+        for location_id in puts:
+            for delivery in deliveries[location_id]:
+                out[delivery.pk] = _location_put(
+                    delivery, data.get(location_id), location_id in visible
+                )
+    for location_id, items in deliveries.items():
+        if location_id not in puts:
+            out.update(build_messages(location_id, items))
+    return out
+
+
 def _needs_tree(deliveries: list[Delivery]) -> bool:
     return any(d.method == Method.PUT or d.level == Level.CONNECTOR for d in deliveries)
 
@@ -151,14 +195,27 @@ def _read_tree(location_id: int, partner_id: int) -> _State:
     return _State(location, evses, connectors, location.partner_may_see)
 
 
-def _retired(location: Location) -> dict[str, Any]:
-    """The Location as a partner that may no longer see it keeps it: every EVSE REMOVED,
-    as of the withdrawal (the Location's `last_updated`, stamped by it)."""
-    data = location_data(location)
+def _retired(data: dict[str, Any]) -> dict[str, Any]:
+    """The Location (its JSON) as a partner that may no longer see it keeps it: every EVSE
+    REMOVED, as of the withdrawal (the Location's `last_updated`, stamped by it)."""
     for evse in data["evses"]:
         evse["status"] = Status.REMOVED.value
         evse["last_updated"] = data["last_updated"]
     return data
+
+
+def _location_put(delivery: Delivery, data: dict[str, Any] | None, visible: bool) -> Message | Skip:
+    """A whole-Location PUT (or retirement) from the Location's JSON (None: it is gone), by
+    the roaming agreements: a retirement only of a Location the partner may not see, a PUT
+    only of one it may."""
+    if data is None:
+        return GONE
+    segments = [data["country_code"], data["party_id"], data["id"]]
+    if delivery.retire:
+        return SHARED_AGAIN if visible else Message(Method.PUT, segments, _retired(data))
+    if not visible:
+        return HIDDEN
+    return Message(Method.PUT, segments, data)
 
 
 def _message(delivery: Delivery, state: _State) -> Message | Skip:
@@ -166,11 +223,7 @@ def _message(delivery: Delivery, state: _State) -> Message | Skip:
     if location is None:
         return GONE
     if delivery.retire:
-        if state.visible:
-            return SHARED_AGAIN
-        return Message(
-            Method.PUT, [location.country_code, location.party_id, location.id], _retired(location)
-        )
+        return _location_put(delivery, location_data(location), state.visible)
     if not state.visible:
         return HIDDEN
     method, level, fields = delivery.method, delivery.level, delivery.fields

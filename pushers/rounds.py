@@ -62,6 +62,17 @@ class Sent:
 LAST_SUCCESS_RESOLUTION = timedelta(seconds=1)
 
 
+@dataclass
+class LaneRound:
+    """What one lane's round sent (`sent`), what goes back to pending unsent (`unsent`), and
+    the lane columns to write with the release of its lease (`state`, see `record_round`)."""
+
+    lane: Lane
+    sent: list[Sent]
+    unsent: list[Delivery]
+    state: dict[str, Any] | None = None
+
+
 def record_round(
     lane: Lane,
     token: str,
@@ -78,43 +89,32 @@ def record_round(
     a worker dying in between only loses that memory: a debounced object may then go once
     more at once, a lane's failure count is not reset). Without `state` they are written
     here."""
+    record_rounds([LaneRound(lane, sent, unsent, state)], token, lost=lost)
+
+
+def record_rounds(items: list[LaneRound], token: str, *, lost: bool = False) -> None:
+    """`record_round` for the rounds of many lanes of one partner (`drain`): the same
+    statements, each once for all of them (the attempts, the successes, the partner's
+    health); only a parked or failed Delivery costs statements of its own."""
     Outcome = DeliveryAttempt.Outcome
+    if not items:
+        return
     now = clock.now()
-    partner_id = lane.partner_id
+    partner_id = items[0].lane.partner_id
     gone: dict[str, list[int]] = {}  # no call, and why → those Deliveries
-    for s in sent:
-        if s.gone:
-            gone.setdefault(s.skipped or GONE.reason, []).append(s.delivery.pk)
-    calls = [s for s in sent if not s.gone]
+    calls: list[Sent] = []
+    for item in items:
+        for s in item.sent:
+            if s.gone:
+                gone.setdefault(s.skipped or GONE.reason, []).append(s.delivery.pk)
+            else:
+                calls.append(s)
     ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
     parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
-    failed = next((s for s in calls if s.outcome == Outcome.TRANSIENT), None)
+    failures_ = [s for s in calls if s.outcome == Outcome.TRANSIENT]
+    failed_any = failures_[-1] if failures_ else None
     with transaction.atomic():
-        lane_update: dict[str, Any] = {}
-        quiet = settings.PUSH_LANE_QUIET
-        if quiet > 0 and (ok or parked):
-            t = now.timestamp()
-            # Kept as long as a Delivery held by the debounce may need it.
-            keep = quiet + settings.PUSH_LANE_MAX_WAIT
-            sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < keep}
-            sent_at.update((s.delivery.object_key, t) for s in ok + parked)
-            lane.sent_at = lane_update["sent_at"] = sent_at
-        if ok and failed is None:
-            lane.retry_at, lane.failures = None, 0
-            lane_update.update(retry_at=None, failures=0)
-        if ok and ok[-1].delivery.retire == lane.partner_holds:
-            # The partner took the Location (any message of it) or its retirement, the last
-            # one counting (roaming agreements: `fanout` retires only what it may hold).
-            lane.partner_holds = lane_update["partner_holds"] = not ok[-1].delivery.retire
-        reset_earlier = False  # an earlier round of this task succeeded (not written yet)
-        if state is not None:
-            if failed is not None:  # the backoff written below must not be reset later
-                state.pop("retry_at", None)
-                reset_earlier = state.pop("failures", None) == 0
-            state.update(lane_update)
-        elif lane_update and not lost:
-            lane_sql.update_lane(lane.pk, token, lane_update)
-
+        reset_earlier = {item.lane.pk: _lane_memory(item, now, token, lost) for item in items}
         DeliveryAttempt.objects.bulk_create(
             [
                 DeliveryAttempt(
@@ -143,7 +143,7 @@ def record_round(
             ((s.delivery.pk, s.http_status, s.ocpi_status, s.duration_ms) for s in ok),
             now=now,
         )
-        for s in parked + ([failed] if failed else []):
+        for s in parked + failures_:
             Delivery.objects.filter(pk=s.delivery.pk).update(
                 last_error=s.error,
                 last_http_status=s.http_status,
@@ -151,33 +151,88 @@ def record_round(
                 last_latency_ms=s.duration_ms,
             )
 
-        _record_health(
-            lane, now, ok=bool(ok), answered=bool(ok or parked), failed=failed, parked=parked
-        )
+        # The partner's health once for the whole round, as seen by the lane that called last.
+        last = next((i.lane for i in reversed(items) if any(not s.gone for s in i.sent)), None)
+        if last is not None:
+            _record_health(
+                last, now, ok=bool(ok), answered=bool(ok or parked), failed=failed_any,
+                parked=parked,
+            )  # fmt: skip
+            for item in items:
+                item.lane.last_success = getattr(last, "last_success", None)
+                item.lane.consecutive_failures = getattr(last, "consecutive_failures", 0)
 
-        for s in parked:
-            Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
-                status=Status.FAILED, finished_at=now
+        for item in items:
+            for s in item.sent:
+                if not s.gone and s.outcome == Outcome.PERMANENT:
+                    Delivery.objects.filter(pk=s.delivery.pk, status=Status.SENDING).update(
+                        status=Status.FAILED, finished_at=now
+                    )
+                    logger.warning(
+                        "Push %s to partner %s parked: %s", s.delivery, partner_id, s.error
+                    )
+                    outcomes.heal(item.lane, s.delivery, s.method)
+
+        for item in items:
+            failed = next(
+                (s for s in item.sent if not s.gone and s.outcome == Outcome.TRANSIENT), None
             )
-            logger.warning("Push %s to partner %s parked: %s", s.delivery, partner_id, s.error)
-            outcomes.heal(lane, s.delivery, s.method)
+            if failed is not None:
+                lane = item.lane
+                delivery = failed.delivery
+                first_failure = delivery.first_failure_at or now
+                if outcomes.window_exceeded(first_failure, now):
+                    outcomes.expire_partner(partner_id, now)
+                    return
+                Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
+                failures = Lane.objects.get(pk=lane.pk).failures + 1
+                if reset_earlier[lane.pk]:
+                    failures = 1
+                lane.retry_at = now + timedelta(seconds=outcomes.backoff(failures))
+                lane.failures = failures
+                Lane.objects.filter(pk=lane.pk).update(retry_at=lane.retry_at, failures=failures)
+                coalescing.back_to_pending(delivery, next_attempt_at=lane.retry_at)
+            for delivery in item.unsent:
+                coalescing.back_to_pending(delivery, next_attempt_at=None)
 
-        if failed is not None:
-            delivery = failed.delivery
-            first_failure = delivery.first_failure_at or now
-            if outcomes.window_exceeded(first_failure, now):
-                outcomes.expire_partner(partner_id, now)
-                return
-            Delivery.objects.filter(pk=delivery.pk).update(first_failure_at=first_failure)
-            failures = Lane.objects.get(pk=lane.pk).failures + 1
-            if reset_earlier:
-                failures = 1
-            lane.retry_at = now + timedelta(seconds=outcomes.backoff(failures))
-            lane.failures = failures
-            Lane.objects.filter(pk=lane.pk).update(retry_at=lane.retry_at, failures=failures)
-            coalescing.back_to_pending(delivery, next_attempt_at=lane.retry_at)
-        for delivery in unsent:
-            coalescing.back_to_pending(delivery, next_attempt_at=None)
+
+def _lane_memory(item: LaneRound, now: datetime, token: str, lost: bool) -> bool:
+    """The lane's debounce memory (`sent_at`), its backoff reset after a success and whether
+    the partner holds the Location, into `item.state` (or written now without one). True
+    when an earlier round of this task had reset the backoff (not written yet) and this one
+    failed: its failures count from 1 again."""
+    Outcome = DeliveryAttempt.Outcome
+    lane = item.lane
+    calls = [s for s in item.sent if not s.gone]
+    ok = [s for s in calls if s.outcome == Outcome.SUCCESS]
+    parked = [s for s in calls if s.outcome == Outcome.PERMANENT]
+    failed = any(s.outcome == Outcome.TRANSIENT for s in calls)
+    lane_update: dict[str, Any] = {}
+    quiet = settings.PUSH_LANE_QUIET
+    if quiet > 0 and (ok or parked):
+        t = now.timestamp()
+        # Kept as long as a Delivery held by the debounce may need it.
+        keep = quiet + settings.PUSH_LANE_MAX_WAIT
+        sent_at = {k: v for k, v in (lane.sent_at or {}).items() if t - v < keep}
+        sent_at.update((s.delivery.object_key, t) for s in ok + parked)
+        lane.sent_at = lane_update["sent_at"] = sent_at
+    if ok and not failed:
+        lane.retry_at, lane.failures = None, 0
+        lane_update.update(retry_at=None, failures=0)
+    if ok and ok[-1].delivery.retire == lane.partner_holds:
+        # The partner took the Location (any message of it) or its retirement, the last
+        # one counting (roaming agreements: `fanout` retires only what it may hold).
+        lane.partner_holds = lane_update["partner_holds"] = not ok[-1].delivery.retire
+    reset_earlier = False
+    state = item.state
+    if state is not None:
+        if failed:  # the backoff written below must not be reset later
+            state.pop("retry_at", None)
+            reset_earlier = state.pop("failures", None) == 0
+        state.update(lane_update)
+    elif lane_update and not lost:
+        lane_sql.update_lane(lane.pk, token, lane_update)
+    return reset_earlier
 
 
 def _record_health(

@@ -19,11 +19,12 @@ from .lane_sql import table
 from .models import Lane, PartnerPushState, SendSlot
 
 
-def _limit_sql() -> str:
-    """How many slots a partner may use now: 1 while degraded, else the setting."""
+def _limit_sql(partner: str = "l.partner_id") -> str:
+    """How many slots a partner (the column `partner`) may use now: 1 while degraded, else
+    the setting."""
     return (
         "CASE WHEN COALESCE((SELECT p.consecutive_failures FROM "
-        f"{table(PartnerPushState)} p WHERE p.partner_id = l.partner_id), 0) >= %s "
+        f"{table(PartnerPushState)} p WHERE p.partner_id = {partner}), 0) >= %s "
         "THEN 1 ELSE %s END"
     )
 
@@ -55,6 +56,34 @@ def acquire(lane_id: int, token: str) -> int | None:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def acquire_for_partner(partner_id: int, token: str) -> bool:
+    """`acquire` by the partner's id (`lanes.send_partner`); False when every slot it may
+    use now is taken."""
+    now = clock.now()
+    at = connection.ops.adapt_datetimefield_value
+    slot = table(SendSlot)
+    free = "(busy_until IS NULL OR busy_until < %s)"
+    sql = (
+        f"UPDATE {slot} SET busy_until = %s, claim_token = %s WHERE id = ("
+        f"SELECT s.id FROM {slot} s WHERE s.partner_id = %s "
+        f"AND s.number < {_limit_sql('s.partner_id')} "
+        "AND (s.busy_until IS NULL OR s.busy_until < %s) ORDER BY s.number LIMIT 1"
+        f") AND {free}"
+    )
+    params = [
+        at(now + timedelta(seconds=settings.PUSH_LANE_LEASE)),
+        token,
+        partner_id,
+        settings.PUSH_BREAKER_FAILURES,
+        settings.PUSH_PARTNER_CONCURRENCY,
+        at(now),
+        at(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def ensure(partner_ids: Iterable[int]) -> None:

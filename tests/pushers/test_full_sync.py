@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from pushers import operations, sweeper
+from pushers import operations, slots, sweeper
 from pushers.models import Delivery, FullSync
 
 from .conftest import build_site, ours, theirs
@@ -106,3 +106,64 @@ def test_the_command_sends_every_batch_itself_and_ends_with_the_last(
     # At most once a second, and once at the end: a quick run prints two bars.
     assert output.count("\r[") <= 3
     assert _put_paths(receiver) == sorted(site.id for site in five_sites)
+
+
+def test_the_command_ends_when_the_last_delivery_is_done(five_sites, push_partner, receiver):
+    call_command("ocpi_push_sync", partner=push_partner.name, stdout=StringIO())
+
+    sync = FullSync.objects.get()
+    assert not Delivery.objects.filter(full_sync=sync, status__in=Delivery.OPEN).exists()
+    assert operations.full_sync_progress(sync) == (5, 5)
+    assert len(_put_paths(receiver)) == 5
+
+
+def test_the_command_waits_while_the_workers_hold_every_slot_then_sends(
+    five_sites, push_partner, receiver, settings
+):
+    settings.PUSH_LANE_LEASE = 1
+    slots.ensure([push_partner.pk])
+    # Two workers' slot holders (whose leases run out in a second: they "finish").
+    assert slots.acquire_for_partner(push_partner.pk, "worker-1")
+    assert slots.acquire_for_partner(push_partner.pk, "worker-2")
+    out = StringIO()
+
+    call_command("ocpi_push_sync", partner=push_partner.name, stdout=out)
+
+    assert out.getvalue().rstrip().endswith("Done: 5 succeeded.")
+    assert _put_paths(receiver) == sorted(site.id for site in five_sites)
+
+
+class _Clock:
+    """The command's clock: `step` seconds pass at each look; sleeping takes no time."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step, self.looks = 1000.0, step, 0
+
+    def monotonic(self) -> float:
+        self.now += self.step
+        self.looks += 1
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize("step", [0.0, 0.5, 1.0])
+def test_the_command_writes_its_progress_at_most_once_a_second(
+    five_sites, push_partner, monkeypatch, step
+):
+    from pushers.management.commands import ocpi_push_sync
+
+    clock = _Clock(step)
+    monkeypatch.setattr(ocpi_push_sync, "time", clock)
+    out = StringIO()
+
+    call_command("ocpi_push_sync", partner=push_partner.name, stdout=out)
+
+    # Each look at the progress reads the clock once; the first writes, then one a second
+    # later (every look with a 1 s step, every other one with 0.5 s, none with a stopped
+    # clock), and the last look always writes (the final bar).
+    looks = clock.looks
+    expected = {0.0: 2, 0.5: looks // 2 + 1, 1.0: looks}[step]
+    assert looks > 3
+    assert out.getvalue().count("\r[") == expected

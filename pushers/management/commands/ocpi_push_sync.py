@@ -1,10 +1,12 @@
 """`python manage.py ocpi_push_sync --partner NAME`: PUT every Location to one partner.
 
-By default the command queues and sends the Locations itself, a batch at a time, with a
-progress bar, so it works without a running worker; workers that pick up the same lanes
-meanwhile are harmless (a lane is sent by whoever holds its lease). `--queue` only queues
-the sync for the workers and follows its progress. Either way the progress is written at
-most once a second, and the command ends as soon as the last Location is sent.
+By default the command queues the sync's batches and sends them itself, so it works without
+a running worker: while there is due work it holds one of the partner's sending slots and
+sends the due lanes many per round (`lanes.send_partner`, as a worker's slot holder does);
+when the workers hold every slot it waits. `--queue` only queues the sync for the workers
+and waits. Either way it counts and writes the progress at most once a second, and ends as
+soon as no Location of the sync waits to be sent (those waiting for a retry are left to the
+workers, and it says so).
 """
 
 import time
@@ -14,10 +16,13 @@ from django.db.models import Count, Q
 
 from partners.models import Partner
 from pushers import clock, lanes, operations
-from pushers.models import Delivery, FullSync
+from pushers.models import Delivery, FullSync, PartnerPushState
 
-# Lanes read per look-up while sending.
-CHUNK = 500
+# Deliveries one call of `lanes.send_partner` sends at most before the command looks at
+# its batches and its progress again.
+SEND_CHUNK = 1000
+# How long the command waits before looking again when the workers hold every slot.
+WAIT = 0.2
 
 
 def progress_bar(done: int, total: int, width: int = 40) -> str:
@@ -67,63 +72,49 @@ class Command(BaseCommand):
 
     def _follow(self, sync: FullSync) -> None:
         """Wait for the workers: until every batch is queued and no Location waits."""
-        while True:
-            sync.refresh_from_db(fields=["queuing_done_at", "total", "locations_queued"])
-            done, total = operations.full_sync_progress(sync)
-            self._show(sync, progress=(done, total))
-            if sync.queuing_done_at is not None and done >= total:
-                return
-            time.sleep(0.2)
+        while self._waiting(sync):
+            self._show(sync)
+            time.sleep(WAIT)
 
     def _send(self, sync: FullSync) -> None:
-        """Queue the batches and send the lanes as they come: each lane once (a lane that
-        waits for a retry, or that a worker holds, is not waited for), newest batch first
-        visited by id, then once more everything still waiting from the start (Deliveries
-        merged into older pending ones have older ids)."""
-        visited: set[int] = set()
-        after = 0
+        """Queue the batches and send while there is due work; wait while the workers hold
+        every slot; end when every batch is queued and nothing of the sync waits."""
+        queued = sync.queuing_done_at is not None
         while True:
-            lane_ids = self._due_lanes(sync, after=after)
-            for delivery_id, lane_id in lane_ids:
-                after = max(after, delivery_id)
-                if lane_id not in visited:
-                    visited.add(lane_id)
-                    # The slot holder sends the partner's other due lanes too (many lanes
-                    # per call); lanes it sent are found sent, not visited again.
-                    lanes.send_lane(lane_id)
-                    self._show(sync)
-            if lane_ids:
+            if not queued:
+                queued = operations.full_sync_continue(sync.pk, continue_in_tasks=False)
+            result = lanes.send_partner(sync.partner_id, max_messages=SEND_CHUNK)
+            self._show(sync)
+            if result is not None and result.sent:
                 continue
-            if not operations.full_sync_continue(sync.pk, continue_in_tasks=False):
-                continue
-            break
-        for _, lane_id in self._due_lanes(sync, after=0, limit=None):
-            if lane_id not in visited:
-                visited.add(lane_id)
-                lanes.send_lane(lane_id)
-                self._show(sync)
+            if queued and not self._waiting(sync):
+                return
+            if result is None or queued:
+                time.sleep(WAIT)  # the workers hold the slots, or the lanes left
 
-    def _due_lanes(
-        self, sync: FullSync, *, after: int, limit: int | None = CHUNK
-    ) -> list[tuple[int, int]]:
-        rows = (
-            Delivery.objects.filter(full_sync=sync, status=Delivery.Status.PENDING, pk__gt=after)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=clock.now()))
-            .order_by("pk")
-            .values_list("pk", "lane_id")
+    def _waiting(self, sync: FullSync) -> bool:
+        """Whether a Location of the sync still waits to be sent now: batches not queued
+        yet, or an open Delivery of the sync whose lane is not backing off after a failure
+        (the workers send those when their retry is due), unless the partner is paused."""
+        sync.refresh_from_db(fields=["queuing_done_at"])
+        if sync.queuing_done_at is None:
+            return True
+        if PartnerPushState.objects.filter(partner_id=sync.partner_id, push_paused=True).exists():
+            return False
+        now = clock.now()
+        return (
+            Delivery.objects.filter(full_sync=sync, status__in=Delivery.OPEN)
+            .filter(Q(lane__retry_at__isnull=True) | Q(lane__retry_at__lte=now))
+            .exists()
         )
-        return list(rows if limit is None else rows[:limit])
 
-    def _show(
-        self, sync: FullSync, *, force: bool = False, progress: tuple[int, int] | None = None
-    ) -> None:
+    def _show(self, sync: FullSync, *, force: bool = False) -> None:
         """The progress bar, at most once a second (counting costs a query)."""
         now = time.monotonic()
         if not force and now - self._shown_at < 1:
             return
         self._shown_at = now
-        if progress is None:
-            sync.refresh_from_db(fields=["locations_queued", "total"])
-            progress = operations.full_sync_progress(sync)
+        sync.refresh_from_db(fields=["locations_queued", "total"])
+        progress = operations.full_sync_progress(sync)
         self.stdout.write("\r" + progress_bar(*progress), ending="")
         self.stdout.flush()
