@@ -2,7 +2,6 @@
 kind of object and says what is wrong, with its severity, profile and the source it follows.
 """
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,6 +9,7 @@ from typing import Any, Literal
 
 from . import coordinates, country_boxes, enums
 from .models import EVSE, Connector, Location
+from .validators import EVSE_ID_RE
 
 Severity = Literal["error", "warning"]
 Level = Literal["location", "evse", "connector"]
@@ -25,17 +25,6 @@ PROFILES: dict[str, str] = {
     "afir": "AFIR / NDW",
     "hubject": "Hubject-style consistency",
 }
-
-# eMI3 EVSE ID (OCPI 2.2.1, Locations module, 8.3.2 EVSE Object: `evse_id` refers to the
-# eMI3 "Part 2: business objects" format): <country> [*] <operator> [*] E <power outlet id>,
-# where the power outlet id starts with a letter or digit (the `*` is only a separator).
-# The older DIN SPEC 91286 form (+49*810*000*438) is accepted likewise: digits, then
-# digits or separators.
-EMI3_EVSE_ID_RE = re.compile(
-    r"^(?:[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9][A-Z0-9*]{0,30}"
-    r"|\+?[0-9]{1,3}\*[0-9]{3}\*[0-9][0-9*]{0,31})$",
-    re.IGNORECASE,
-)
 
 # Phases that multiply voltage × amperage (`max_voltage` is line to neutral for AC_3_PHASE,
 # OCPI 2.2.1, Locations module, 8.3.3 Connector Object).
@@ -152,7 +141,7 @@ def _outside_country(obj: Location | EVSE) -> str | None:
 
 
 def _evse_id_format(evse: EVSE) -> str | None:
-    if not evse.evse_id or EMI3_EVSE_ID_RE.match(evse.evse_id):
+    if not evse.evse_id or EVSE_ID_RE.match(evse.evse_id):
         return None
     return (
         f"{evse.evse_id!r} is not an eMI3 EVSE ID such as NL*ABC*E12345*1 "

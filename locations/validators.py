@@ -22,10 +22,16 @@ from versions.schema_validation import SchemaError, SchemaSet
 
 from . import schemas
 
-# eMI3 / ISO 15118 EVSE ID (e.g. NL*ABC*E12345*1), and the older DIN SPEC 91286 form
-# (e.g. +49*810*000*438); separators optional in the ISO form. Case-insensitive (CiString).
+# eMI3 EVSE ID (OCPI 2.2.1, Locations module, 8.3.2 EVSE Object: `evse_id` refers to the
+# eMI3 "Part 2: business objects" format, as ISO 15118): <country> [*] <operator> [*] E
+# <power outlet id>, e.g. NL*ABC*E12345*1, where the power outlet id starts with a letter or
+# digit (the `*` is only a separator; a receiver refuses NL*EXA*E*1). The older DIN SPEC
+# 91286 form (+49*810*000*438) likewise: digits, then digits or separators.
+# Case-insensitive (CiString). The one pattern: saves refuse what it refuses, and the
+# data-quality rule `ocpi.evse_id_format` names rows stored before it was this strict.
 EVSE_ID_RE = re.compile(
-    r"^(?:[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9*]{1,30}|\+?[0-9]{1,3}\*[0-9]{3}\*[0-9*]{1,32})$",
+    r"^(?:[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9][A-Z0-9*]{0,30}"
+    r"|\+?[0-9]{1,3}\*[0-9]{3}\*[0-9][0-9*]{0,31})$",
     re.IGNORECASE,
 )
 
@@ -184,5 +190,6 @@ def validate_time_zone(value: str) -> None:
 def validate_evse_id(value: str) -> None:
     if not EVSE_ID_RE.match(value):
         raise ValidationError(
-            f"{value!r} is not an eMI3 EVSE ID such as NL*ABC*E12345*1 (ISO 15118 format)"
+            f"{value!r} is not an eMI3 EVSE ID such as NL*ABC*E12345*1 (ISO 15118 format; "
+            "the power outlet id after E starts with a letter or digit)"
         )

@@ -365,3 +365,32 @@ def test_typed_coordinates_that_cannot_be_stored_are_refused_with_the_reason(nam
     with pytest.raises(ValueError) as caught:
         coordinates.normalised(name, typed)
     assert str(caught.value) == message
+
+
+# --- EVSE ID (OCPI 2.2.1, Locations module, 8.3.2 EVSE Object) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "evse_id", ["NL*ABC*E12345*1", "nl*abc*e1", "NLABCE1", "DE*ABC*E1*A*2", "+49*810*000*438"]
+)
+def test_emi3_evse_ids_are_accepted(evse_id):
+    validators.validate_evse_id(evse_id)
+
+
+@pytest.mark.parametrize(
+    "evse_id", ["NL*EXA*E*1", "NL*EXA*1234", "NL*EXA*", "NLEXA", "+49*810**1", "N1*EXA*E1"]
+)
+def test_an_evse_id_whose_outlet_id_or_parts_are_wrong_is_refused_on_save(evse_id):
+    with pytest.raises(ValidationError) as refused:
+        validators.validate_evse_id(evse_id)
+
+    assert refused.value.messages == [
+        f"{evse_id!r} is not an eMI3 EVSE ID such as NL*ABC*E12345*1 (ISO 15118 format; "
+        "the power outlet id after E starts with a letter or digit)"
+    ]
+
+
+def test_the_data_quality_rule_and_the_save_use_one_evse_id_pattern():
+    from locations import quality_rules
+
+    assert quality_rules.EVSE_ID_RE is validators.EVSE_ID_RE
