@@ -370,7 +370,10 @@ def test_a_column_with_more_values_than_the_limit_offers_no_choices(admin_client
     cities = sorted(set(Location.objects.values_list("city", flat=True)))
     location_admin = admin.site._registry[Location]
     few_cities = ("city", scale.distinct_values_filter(limit=len(cities) - 1))
-    filters = [few_cities if f[0] == "city" else f for f in location_admin.list_filter]
+    filters = [
+        few_cities if isinstance(f, tuple) and f[0] == "city" else f
+        for f in location_admin.list_filter
+    ]
     monkeypatch.setattr(location_admin, "list_filter", tuple(filters))
 
     text = page_text(admin_client.get(LOCATION_LIST))
