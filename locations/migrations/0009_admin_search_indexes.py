@@ -11,7 +11,6 @@ They are not in the models' Meta (that would be every database); `makemigrations
 see them.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 PATTERN = {  # index name: (table, column)
@@ -30,6 +29,11 @@ TRIGRAM = {
 def create_search_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
+    # Not django.contrib.postgres's TrigramExtension: its backwards step queries
+    # pg_extension on SQLite too. Migrating back leaves the extension (harmless, maybe
+    # used by others).
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, (table, column) in PATTERN.items():
         schema_editor.execute(
             f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" '
@@ -67,6 +71,5 @@ class Migration(migrations.Migration):
             model_name="location",
             index=models.Index(fields=["city", "row_id"], name="location_city_idx"),
         ),
-        TrigramExtension(),  # CREATE EXTENSION IF NOT EXISTS pg_trgm; nothing elsewhere
         migrations.RunPython(create_search_indexes, drop_search_indexes, elidable=False),
     ]
