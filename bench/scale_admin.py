@@ -45,9 +45,15 @@ TARGET_GROWTH = 1.5
 
 
 def measure(
-    size: int, database_url: str, *, repeat: int = 7, project: Path | str = ROOT
+    size: int,
+    database_url: str,
+    broker_url: str | None = None,  # bench/scale.py passes it; the admin pages need none
+    *,
+    repeat: int = 7,
+    project: Path | str = ROOT,
 ) -> list[dict]:
-    """Every admin page at one size: a list of {list, page, url, p50_ms, ...} rows."""
+    """Every admin page at one size: a list of {list, page, url, p50_ms, ...} rows, each
+    also with bench/scale.py's keys (name, value, unit, target, growth_target)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -63,7 +69,16 @@ def measure(
     if result.returncode != 0:
         raise RuntimeError(f"scale_admin child failed:\n{result.stdout}\n{result.stderr}")
     sys.stderr.write(result.stderr)
-    return json.loads(result.stdout.splitlines()[-1])
+    rows = json.loads(result.stdout.splitlines()[-1])
+    for row in rows:
+        row.update(
+            name=f"{row['list']}: {row['page']}",
+            value=row["p50_ms"],
+            unit="ms",
+            target=f"<= {TARGET_MS}",
+            growth_target=f"<= {TARGET_GROWTH}",
+        )
+    return rows
 
 
 # --- The child: Django set up on one database -------------------------------------------

@@ -5,6 +5,7 @@ from django.contrib import admin
 from ..admin_scale import LargeTableAdmin, distinct_values_filter
 from ..forms import ConnectorForm
 from ..models import Connector
+from . import columns
 from .saving import CarriesVersion
 
 
@@ -16,16 +17,11 @@ class ConnectorAdmin(LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
     readonly_fields = ("last_updated",)
 
     list_display = (
-        "__str__",
-        "id",
+        "__str__",  # the EVSE ID (or uid) and the connector id: NL*EXA*E1 / 2
         "location_id",
-        "standard",
-        "format",
-        "power_type",
-        "max_voltage",
-        "max_amperage",
-        "max_electric_power",
-        "last_updated",
+        columns.plug,
+        columns.power,
+        columns.last_updated,
     )
     list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "power_type",

@@ -15,6 +15,7 @@ from ..enums import Status
 from ..forms import EVSEForm, error_text
 from ..formsets import kept_forms
 from ..models import EVSE, BulkChange, Connector
+from . import columns
 from .actions import RefusesHiddenActions, confirmation_page, confirmed, count, queued, report
 from .inlines import ConnectorInline
 from .maps import CoordinatesMapOnPage
@@ -85,7 +86,7 @@ class EVSEAdmin(
         "city",
         "status",
         "connector_count",
-        "last_updated",
+        columns.last_updated,
     )
     list_filter = (  # cheap choices at any size (locations/admin_scale.py)
         "status",

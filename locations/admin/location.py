@@ -14,6 +14,7 @@ from ..enums import Status
 from ..forms import error_text
 from ..formsets import is_new, kept_forms
 from ..models import EVSE, BulkChange, Location
+from . import columns
 from .actions import RefusesHiddenActions, count, queued, report
 from .import_export import ImportExportMixin
 from .inlines import EVSEInline
@@ -93,13 +94,11 @@ class LocationAdmin(
     list_display = (
         "id",
         "name",
-        "address",
-        "city",
-        "country",
+        columns.place,
         "publish",
         "evse_count",
         quality_column,
-        "last_updated",
+        columns.last_updated,
     )
     list_display_links = ("id", "name")
     list_select_related = ("quality",)  # the data-quality column, in the list's one query
