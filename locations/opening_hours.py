@@ -208,7 +208,7 @@ class OpeningHoursField(forms.Field):
             value = self.to_python(data)
         except ValidationError:
             return True
-        return _canonical(initial or None) != _canonical(value)
+        return not self.same_value(initial, value)
 
     def same_value(self, stored: Any, new: Any) -> bool:
         return _canonical(stored or None) == _canonical(new)
