@@ -20,3 +20,18 @@ class RefuseHiddenActionsMixin(admin.ModelAdmin):
         for action in self.actions or ():
             names.add(action if isinstance(action, str) else action.__name__)
         return names
+
+
+class ViewOnlyMixin:
+    """A page to see and search, never to add, edit or delete through Django's forms: its
+    rows are written by the services (actions, operations, workers). Still needs the view
+    permission, as any admin page."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from locations.admin_scale import LargeTableAdmin
 from locations.labels import object_label
-from partners.admin_guard import RefuseHiddenActionsMixin
+from partners.admin_guard import RefuseHiddenActionsMixin, ViewOnlyMixin
 from partners.models import Partner
 
 from . import operations, queue
@@ -52,7 +52,8 @@ def progress_html(progress: SyncProgress, *, dated: bool = False) -> str:
 
 
 @admin.register(PartnerPushState)
-class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+class PartnerPushStateAdmin(ViewOnlyMixin, RefuseHiddenActionsMixin, admin.ModelAdmin):
+    # View only: pausing is an action (it also wakes the lanes on resume).
     # Six columns, so that the list fits 1,280 px with both sidebars.
     list_display = [
         "partner",
@@ -99,15 +100,6 @@ class PartnerPushStateAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
         changelist = super().get_changelist_instance(request)
         _attach_push(list(changelist.result_list))
         return changelist
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # pausing is an action (it also wakes the lanes on resume)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @staticmethod
     def _push(obj) -> PartnerPush:
@@ -248,7 +240,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin):
+class DeliveryAdmin(ViewOnlyMixin, LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin):
     # Seven columns, so that the list fits 1,280 px with both sidebars; the rest is on the
     # detail page.
     list_display = [
@@ -306,15 +298,6 @@ class DeliveryAdmin(LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin)
     def has_operate_push_permission(self, request, obj=None):
         return request.user.has_perm("pushers.operate_push")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def search_subqueries(self, request, term):
         """Also an object key as the list shows it (`L:12`, `E:34`, `C:56`), found through
         its object's indexed foreign key rather than a scan of `object_key`."""
@@ -352,7 +335,7 @@ class DeliveryAdmin(LargeTableAdmin, RefuseHiddenActionsMixin, admin.ModelAdmin)
 
 
 @admin.register(FullSync)
-class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
+class FullSyncAdmin(ViewOnlyMixin, RefuseHiddenActionsMixin, admin.ModelAdmin):
     list_display = ["id", "partner", "requested_by", "created_at", "progress"]
     list_filter = ["partner"]
     list_select_related = ["partner"]
@@ -366,15 +349,6 @@ class FullSyncAdmin(RefuseHiddenActionsMixin, admin.ModelAdmin):
         for sync in rows:
             sync.progress_now = progress[sync.pk]
         return changelist
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="progress (settled / total)")
     def progress(self, obj):

@@ -4,27 +4,20 @@ the EVSE and Location lists and run by `locations.bulk_jobs`."""
 
 from django.contrib import admin
 
+from partners.admin_guard import ViewOnlyMixin
+
 from .. import bulk_jobs
 from ..models import BulkChange
 
 
 @admin.register(BulkChange)
-class BulkChangeAdmin(admin.ModelAdmin):
+class BulkChangeAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ("id", "what", "requested_by", "created_at", "progress")
     list_filter = ("kind",)
     fields = readonly_fields = ("what", "requested_by", "created_at", "finished_at", "progress")
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("ids")  # the selection: up to 100,000s ids
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="bulk change")
     def what(self, obj):

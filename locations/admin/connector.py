@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from partners.admin_guard import ViewOnlyMixin
+
 from ..admin_scale import LargeTableAdmin, distinct_values_filter
 from ..forms import ConnectorForm
 from ..models import Connector
@@ -10,7 +12,7 @@ from .saving import CarriesVersion
 
 
 @admin.register(Connector)
-class ConnectorAdmin(LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
+class ConnectorAdmin(ViewOnlyMixin, LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
     """A searchable list; Connectors are edited on their EVSE's or Location's page."""
 
     form = ConnectorForm
@@ -43,12 +45,3 @@ class ConnectorAdmin(LargeTableAdmin, CarriesVersion, admin.ModelAdmin):
     @admin.display(description="Location", ordering="evse__location__id")
     def location_id(self, obj):
         return obj.evse.location.id
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
