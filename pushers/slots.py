@@ -29,24 +29,24 @@ def _limit_sql(partner: str = "l.partner_id") -> str:
     )
 
 
-def acquire(lane_id: int, token: str) -> int | None:
-    """Lease a free slot of the partner of `lane_id`; returns the partner's id, or None
-    when every slot it may use now is taken."""
+def _lease(source: str, partner: str, key: int, token: str) -> int | None:
+    """Lease the lowest free slot the partner may use now, the partner found through
+    `source` (the FROM of `s`, with `key` as its one parameter) and its column `partner`;
+    returns the partner's id, or None when every slot it may use now is taken."""
     now = clock.now()
     at = connection.ops.adapt_datetimefield_value
     slot = table(SendSlot)
     free = "(busy_until IS NULL OR busy_until < %s)"
     sql = (
         f"UPDATE {slot} SET busy_until = %s, claim_token = %s WHERE id = ("
-        f"SELECT s.id FROM {slot} s JOIN {table(Lane)} l ON l.partner_id = s.partner_id "
-        f"WHERE l.id = %s AND s.number < {_limit_sql()} "
+        f"SELECT s.id FROM {source} AND s.number < {_limit_sql(partner)} "
         "AND (s.busy_until IS NULL OR s.busy_until < %s) ORDER BY s.number LIMIT 1"
         f") AND {free} RETURNING partner_id"
     )
     params = [
         at(now + timedelta(seconds=settings.PUSH_LANE_LEASE)),
         token,
-        lane_id,
+        key,
         settings.PUSH_BREAKER_FAILURES,
         settings.PUSH_PARTNER_CONCURRENCY,
         at(now),
@@ -58,32 +58,20 @@ def acquire(lane_id: int, token: str) -> int | None:
     return row[0] if row else None
 
 
+def acquire(lane_id: int, token: str) -> int | None:
+    """Lease a free slot of the partner of `lane_id`; returns the partner's id, or None
+    when every slot it may use now is taken."""
+    source = (
+        f"{table(SendSlot)} s JOIN {table(Lane)} l ON l.partner_id = s.partner_id WHERE l.id = %s"
+    )
+    return _lease(source, "l.partner_id", lane_id, token)
+
+
 def acquire_for_partner(partner_id: int, token: str) -> bool:
     """`acquire` by the partner's id (`lanes.send_partner`); False when every slot it may
     use now is taken."""
-    now = clock.now()
-    at = connection.ops.adapt_datetimefield_value
-    slot = table(SendSlot)
-    free = "(busy_until IS NULL OR busy_until < %s)"
-    sql = (
-        f"UPDATE {slot} SET busy_until = %s, claim_token = %s WHERE id = ("
-        f"SELECT s.id FROM {slot} s WHERE s.partner_id = %s "
-        f"AND s.number < {_limit_sql('s.partner_id')} "
-        "AND (s.busy_until IS NULL OR s.busy_until < %s) ORDER BY s.number LIMIT 1"
-        f") AND {free}"
-    )
-    params = [
-        at(now + timedelta(seconds=settings.PUSH_LANE_LEASE)),
-        token,
-        partner_id,
-        settings.PUSH_BREAKER_FAILURES,
-        settings.PUSH_PARTNER_CONCURRENCY,
-        at(now),
-        at(now),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    source = f"{table(SendSlot)} s WHERE s.partner_id = %s"
+    return _lease(source, "s.partner_id", partner_id, token) is not None
 
 
 def ensure(partner_ids: Iterable[int]) -> None:
