@@ -27,6 +27,7 @@ from .lane_sql import (
     _partner_columns,
     _placeholders,
     _prep,
+    due_lanes_sql,
     table,
 )
 from .models import Delivery, Lane, PartnerPushState
@@ -45,9 +46,8 @@ def claim_lanes(
 ) -> list[int]:
     """Take the leases of up to `limit` of the partner's due lanes nobody holds, oldest head
     first (the lanes of its first `limit` due Deliveries), all with one claim token; the
-    conditions are those of `lane_sql.next_due_lane`, checked again on each row taken."""
-    excluded = list(exclude)
-    skip = f"AND l.id NOT IN ({_placeholders(len(excluded))}) " if excluded else ""
+    conditions are those of `lane_sql.due_lanes_sql`, checked again on each row taken."""
+    due, due_params = due_lanes_sql(partner_id, now=now, exclude=exclude, limit=limit)
     at = connection.ops.adapt_datetimefield_value
     lanes = table(Lane)
     free = "(busy_until IS NULL OR busy_until < %s)"
@@ -59,18 +59,9 @@ def claim_lanes(
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {lanes} SET busy_until = %s, claim_token = %s WHERE id IN ("
-            f"SELECT id FROM {lanes} WHERE {free} AND id IN ("
-            f"SELECT d.lane_id FROM {table(Delivery)} d JOIN {lanes} l ON l.id = d.lane_id "
-            "WHERE d.partner_id = %s AND d.status IN (%s, %s) "
-            "AND (l.busy_until IS NULL OR l.busy_until < %s) "
-            "AND (l.retry_at IS NULL OR l.retry_at <= %s) "
-            "AND (l.next_send_at IS NULL OR l.next_send_at <= %s) "
-            f"AND NOT EXISTS (SELECT 1 FROM {table(PartnerPushState)} s "
-            "WHERE s.partner_id = d.partner_id AND s.push_paused) "
-            f"{skip}ORDER BY d.queued_at, d.id LIMIT %s) ORDER BY id{lock}) AND {free} "
-            "RETURNING id",
-            [at(until), token, at(now), partner_id, *OPEN, at(now), at(now), at(now), *excluded]
-            + [limit, at(now)],
+            f"SELECT id FROM {lanes} WHERE {free} AND id IN ({due}) ORDER BY id{lock}) "
+            f"AND {free} RETURNING id",
+            [at(until), token, at(now), *due_params, at(now)],
         )
         return [row[0] for row in cursor.fetchall()]
 

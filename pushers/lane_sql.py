@@ -196,26 +196,37 @@ def partner_now(partner_id: int) -> PartnerNow | None:
     return None if row is None else _partner(partner_id, row)
 
 
+def due_lanes_sql(
+    partner_id: int, *, now: datetime, exclude: Iterable[int], limit: int
+) -> tuple[str, list]:
+    """The SELECT of the ids of up to `limit` of the partner's due lanes, oldest head first,
+    with its parameters: the one rule of which lanes are due (`next_due_lane`, and the round
+    claim of `drain_sql.claim_lanes`): a lane nobody holds, not backing off and not waiting
+    for a deferred (debounced) send, of a partner that is not paused."""
+    excluded = list(exclude)
+    skip = f"AND l.id NOT IN ({_placeholders(len(excluded))}) " if excluded else ""
+    at = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"SELECT d.lane_id FROM {table(Delivery)} d "
+        f"JOIN {table(Lane)} l ON l.id = d.lane_id "
+        "WHERE d.partner_id = %s AND d.status IN (%s, %s) "
+        "AND (l.busy_until IS NULL OR l.busy_until < %s) "
+        "AND (l.retry_at IS NULL OR l.retry_at <= %s) "
+        "AND (l.next_send_at IS NULL OR l.next_send_at <= %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table(PartnerPushState)} s "
+        "WHERE s.partner_id = d.partner_id AND s.push_paused) "
+        f"{skip}ORDER BY d.queued_at, d.id LIMIT %s"
+    )
+    return sql, [partner_id, *OPEN, at, at, at, *excluded, limit]
+
+
 def next_due_lane(partner_id: int, *, now: datetime, exclude: Iterable[int] = ()) -> int | None:
     """The partner's lane whose head has waited longest and that nobody holds, is not
     backing off and not waiting for a deferred (debounced) send; None if there is none or
     the partner is paused."""
-    excluded = list(exclude)
-    skip = f"AND l.id NOT IN ({_placeholders(len(excluded))}) " if excluded else ""
-    at = connection.ops.adapt_datetimefield_value(now)
+    sql, params = due_lanes_sql(partner_id, now=now, exclude=exclude, limit=1)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT d.lane_id FROM {table(Delivery)} d "
-            f"JOIN {table(Lane)} l ON l.id = d.lane_id "
-            "WHERE d.partner_id = %s AND d.status IN (%s, %s) "
-            "AND (l.busy_until IS NULL OR l.busy_until < %s) "
-            "AND (l.retry_at IS NULL OR l.retry_at <= %s) "
-            "AND (l.next_send_at IS NULL OR l.next_send_at <= %s) "
-            f"AND NOT EXISTS (SELECT 1 FROM {table(PartnerPushState)} s "
-            "WHERE s.partner_id = d.partner_id AND s.push_paused) "
-            f"{skip}ORDER BY d.queued_at, d.id LIMIT 1",
-            [partner_id, *OPEN, at, at, at, *excluded],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
 
